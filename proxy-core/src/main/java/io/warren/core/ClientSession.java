@@ -1,0 +1,1320 @@
+package io.warren.core;
+
+import io.warren.api.ChannelContext;
+import io.warren.api.ClientCredentials;
+import io.warren.api.CredentialRejectedException;
+import io.warren.api.KeyedCredentials;
+import io.warren.api.PoolKey;
+import io.warren.api.transport.Connection;
+import io.warren.api.transport.ConnectionHandler;
+import io.warren.api.transport.EventLoop;
+import io.warren.codec.AmqpMethod;
+import io.warren.codec.BasicMethod;
+import io.warren.codec.ChannelMethod;
+import io.warren.codec.ConnectionMethod;
+import io.warren.codec.ContentHeader;
+import io.warren.codec.ExchangeMethod;
+import io.warren.codec.FieldTable;
+import io.warren.codec.Frame;
+import io.warren.codec.FrameDecoder;
+import io.warren.codec.FramePeek;
+import io.warren.codec.FrameType;
+import io.warren.codec.LongString;
+import io.warren.codec.MethodCodec;
+import io.warren.codec.ProtocolException;
+import io.warren.codec.ProtocolHeader;
+import io.warren.codec.QueueMethod;
+import io.warren.codec.ReplyCode;
+import io.warren.codec.TxMethod;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection: the handshake Warren answers itself, then the mapping of the client's channels onto
+ * pooled upstream channels.
+ *
+ * <p>Threading: every method runs on the client connection's event loop. Upstream connections hand frames over
+ * with {@link #deliver} through that loop; nothing else touches this object's state.
+ */
+final class ClientSession implements ConnectionHandler {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+
+    /** Declared in handshake order: {@code state.compareTo(OPEN) < 0} means the handshake is not done. */
+    enum State {
+        AWAIT_HEADER, AWAIT_START_OK, LOGGING_IN, AWAIT_TUNE_OK, AWAIT_OPEN, AUTHENTICATING, OPEN, CLOSING, CLOSED
+    }
+
+    private final ProxyEngine engine;
+    private final Connection conn;
+    private final EventLoop loop;
+    private final FrameDecoder decoder;
+    private final Map<Integer, ChannelLink> links = new HashMap<>(4);
+    /** Exclusive queues this client declared: deleted upstream when it goes (DESIGN.md invariant 10). */
+    private final Set<String> exclusiveQueues = new LinkedHashSet<>(0);
+    private final UpstreamOutput out = new UpstreamOutput();
+
+    private State state = State.AWAIT_HEADER;
+    private ClientCredentials credentials;
+    private KeyedCredentials keyed;
+    /** The pool key of this client's login without its virtual host: what the broker checks at start-ok. */
+    private PoolKey loginKey;
+    /** The upstream connection that proved this client's login, until it joins a pool at connection.open. */
+    private UpstreamConnection parked;
+    private ClientCapabilities capabilities = ClientCapabilities.NONE;
+    private String connectionName;
+    private int channelMax;
+    private int frameMax;
+    private int heartbeatSeconds;
+    /** The upstream connection this client authenticated through; new channels go there first. */
+    private UpstreamConnection home;
+    /** Bytes that arrived while processing was suspended (waiting for upstream); replayed on resume. */
+    private ByteBuffer stash;
+    private boolean suspended;
+    private boolean pausedForBackPressure;
+    /** The message being assembled inline in {@link #out}, or null. */
+    private ChannelLink inlineMessage;
+    private int inlineMessageStart;
+    private EventLoop.Cancellable handshakeTimer;
+    private EventLoop.Cancellable heartbeatTimer;
+    private long lastReadNanos;
+    private long lastWriteNanos;
+    private final long acceptedNanos;
+
+    ClientSession(ProxyEngine engine, Connection conn) {
+        this.engine = engine;
+        this.conn = conn;
+        this.loop = conn.eventLoop();
+        this.decoder = new FrameDecoder(engine.config().frameMax());
+        this.acceptedNanos = System.nanoTime();
+        this.lastReadNanos = acceptedNanos;
+        this.lastWriteNanos = acceptedNanos;
+    }
+
+    EventLoop loop() {
+        return loop;
+    }
+
+    long id() {
+        return conn.id();
+    }
+
+    // ---------------------------------------------------------------- transport events
+
+    @Override
+    public void onOpen(Connection connection) {
+        engine.stats().clientConnected();
+        log.debug("client {} connected from {}", conn.id(), conn.remoteAddress());
+        handshakeTimer = loop.schedule(this::handshakeTimedOut, engine.config().handshakeTimeout().toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void onRead(Connection connection, ByteBuffer data) {
+        lastReadNanos = System.nanoTime();
+        if (suspended) {
+            stashRemaining(data);
+            return;
+        }
+        process(data);
+    }
+
+    @Override
+    public void onWritable(Connection connection) {
+        // Frames to the client drained: nothing to resume on this side (upstream reads are never paused for one
+        // client, see DESIGN.md invariant 8).
+    }
+
+    @Override
+    public void onClose(Connection connection, Throwable cause) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (cause != null) {
+            log.debug("client {} connection lost: {}", conn.id(), cause.toString());
+        } else {
+            log.debug("client {} disconnected", conn.id());
+        }
+        State before = state;
+        state = State.CLOSED;
+        try {
+            cancelTimers();
+            flushOut();
+            if (before != State.CLOSING) {
+                releaseEverything();
+            }
+            if (before.compareTo(State.OPEN) < 0 && before != State.CLOSING) {
+                engine.stats().handshakeFailed("client_gone");
+            }
+        } finally {
+            engine.sessions().remove(this);
+            engine.stats().clientDisconnected();
+        }
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    private void process(ByteBuffer data) {
+        try {
+            if (state == State.AWAIT_HEADER && !readProtocolHeader(data)) {
+                return;
+            }
+            while (state != State.CLOSED && !suspended) {
+                Frame frame = decoder.next(data);
+                if (frame == null) {
+                    break;
+                }
+                if (state == State.CLOSING) {
+                    awaitCloseOk(frame);
+                } else {
+                    handleFrame(frame);
+                }
+            }
+            if (suspended && data.hasRemaining() && isReading()) {
+                stashRemaining(data);
+            }
+        } catch (ProtocolException e) {
+            if (state == State.CLOSING) {
+                conn.close(); // garbage while we wait for close-ok: nothing more to say
+            } else {
+                violation(e.replyCode(), e.getMessage(), e.classId(), e.methodId());
+            }
+        } catch (RuntimeException e) {
+            log.warn("client {}: internal error while processing its frames", conn.id(), e);
+            violation(ReplyCode.INTERNAL_ERROR, "internal error in proxy", 0, 0);
+        } finally {
+            evictInlineMessage();
+            flushOut();
+        }
+    }
+
+    private boolean isReading() {
+        return state != State.CLOSING && state != State.CLOSED;
+    }
+
+    private void stashRemaining(ByteBuffer data) {
+        if (!data.hasRemaining()) {
+            return;
+        }
+        int extra = data.remaining();
+        if (stash == null) {
+            stash = ByteBuffer.allocate(extra);
+        } else if (stash.remaining() < extra) {
+            ByteBuffer bigger = ByteBuffer.allocate(stash.position() + extra);
+            stash.flip();
+            bigger.put(stash);
+            stash = bigger;
+        }
+        stash.put(data);
+        conn.setReadPaused(true);
+    }
+
+    /** Stops frame processing until {@link #resume()}; bytes that arrive meanwhile are kept. */
+    private void suspend() {
+        suspended = true;
+    }
+
+    private void resume() {
+        if (!suspended) {
+            return;
+        }
+        suspended = false;
+        ByteBuffer pending = stash;
+        stash = null;
+        if (pending != null) {
+            pending.flip();
+            process(pending);
+            if (suspended && pending.hasRemaining()) {
+                stashRemaining(pending);
+            }
+        }
+        if (!suspended && !pausedForBackPressure && isReading()) {
+            conn.setReadPaused(false);
+        }
+    }
+
+    /**
+     * Consumes the 8-byte protocol header. A header split across reads is kept in {@link #headerPrefix} and joined
+     * with the next read.
+     *
+     * @return whether frames may follow in {@code data}
+     */
+    private boolean readProtocolHeader(ByteBuffer data) {
+        ByteBuffer in = data;
+        if (headerPrefix != null) {
+            in = ByteBuffer.allocate(headerPrefix.remaining() + data.remaining());
+            in.put(headerPrefix).put(data).flip();
+            headerPrefix = null;
+            data.position(data.limit());
+        }
+        switch (ProtocolHeader.check(in)) {
+            case NEED_MORE -> {
+                headerPrefix = ByteBuffer.allocate(in.remaining()).put(in).flip();
+                return false;
+            }
+            case MISMATCH -> {
+                log.debug("client {} sent a wrong protocol header", conn.id());
+                engine.stats().handshakeFailed("bad_protocol_header");
+                write(ByteBuffer.wrap(ProtocolHeader.AMQP_0_9_1.clone()));
+                state = State.CLOSING;
+                conn.close();
+                return false;
+            }
+            case MATCH -> {
+                in.position(in.position() + ProtocolHeader.LENGTH);
+                state = State.AWAIT_START_OK;
+                write(Frames.method(0, engine.connectionStart()));
+                if (in != data) {
+                    // Bytes after a split header: process them as the rest of this read.
+                    process(in);
+                    return false;
+                }
+                return true;
+            }
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    /** Bytes of a protocol header that arrived split; joined with the next read. */
+    private ByteBuffer headerPrefix;
+
+    /** After connection.close a peer discards everything but close and close-ok. */
+    private void awaitCloseOk(Frame frame) throws ProtocolException {
+        if (frame.type() != FrameType.METHOD || frame.channel() != 0) {
+            return;
+        }
+        AmqpMethod method = MethodCodec.decode(frame.payload());
+        if (method instanceof ConnectionMethod.CloseOk) {
+            conn.close();
+        } else if (method instanceof ConnectionMethod.Close) {
+            write(Frames.method(0, new ConnectionMethod.CloseOk()));
+            conn.close();
+        }
+    }
+
+    private void handleFrame(Frame frame) throws ProtocolException {
+        if (state.compareTo(State.OPEN) < 0) {
+            handleHandshakeFrame(frame);
+            return;
+        }
+        int channel = frame.channel();
+        switch (frame.type()) {
+            case FrameType.HEARTBEAT -> {
+                if (channel != 0) {
+                    throw new ProtocolException(ReplyCode.FRAME_ERROR,
+                            "heartbeat frame on channel " + channel);
+                }
+            }
+            case FrameType.METHOD -> {
+                if (channel == 0) {
+                    handleConnectionMethod(MethodCodec.decode(frame.payload()));
+                } else {
+                    handleChannelFrame(frame);
+                }
+            }
+            case FrameType.HEADER, FrameType.BODY -> {
+                if (channel == 0) {
+                    throw new ProtocolException(ReplyCode.UNEXPECTED_FRAME,
+                            "unexpected content frame on channel 0");
+                }
+                handleChannelFrame(frame);
+            }
+            default -> throw new ProtocolException(ReplyCode.FRAME_ERROR, "unknown frame type " + frame.type());
+        }
+    }
+
+    // ---------------------------------------------------------------- handshake
+
+    private void handleHandshakeFrame(Frame frame) throws ProtocolException {
+        if (frame.type() == FrameType.HEARTBEAT) {
+            return;
+        }
+        if (frame.type() != FrameType.METHOD || frame.channel() != 0) {
+            throw new ProtocolException(ReplyCode.UNEXPECTED_FRAME,
+                    "unexpected frame of type " + frame.type() + " on channel " + frame.channel()
+                            + " during the handshake");
+        }
+        AmqpMethod method = MethodCodec.decode(frame.payload());
+        if (method instanceof ConnectionMethod.Close) {
+            write(Frames.method(0, new ConnectionMethod.CloseOk()));
+            engine.stats().handshakeFailed("client_closed");
+            closeGracefully();
+            return;
+        }
+        switch (state) {
+            case AWAIT_START_OK -> onStartOk(expect(method, ConnectionMethod.StartOk.class));
+            case AWAIT_TUNE_OK -> onTuneOk(expect(method, ConnectionMethod.TuneOk.class));
+            case AWAIT_OPEN -> onOpen(expect(method, ConnectionMethod.Open.class));
+            default -> throw new ProtocolException(ReplyCode.CHANNEL_ERROR,
+                    "unexpected method in connection state " + state, method.classId(), method.methodId());
+        }
+    }
+
+    private <T extends AmqpMethod> T expect(AmqpMethod method, Class<T> type) throws ProtocolException {
+        if (!type.isInstance(method)) {
+            throw new ProtocolException(ReplyCode.COMMAND_INVALID,
+                    "expected " + expectedName() + ", got " + method.name(), method.classId(), method.methodId());
+        }
+        return type.cast(method);
+    }
+
+    private String expectedName() {
+        return switch (state) {
+            case AWAIT_START_OK -> "'connection.start-ok'";
+            case AWAIT_TUNE_OK -> "'connection.tune-ok'";
+            case AWAIT_OPEN -> "'connection.open'";
+            default -> "nothing";
+        };
+    }
+
+    private void onStartOk(ConnectionMethod.StartOk startOk) throws ProtocolException {
+        capabilities = ClientCapabilities.from(startOk.clientProperties());
+        connectionName = startOk.clientProperties().getString("connection_name").orElse(null);
+        Sasl.Credentials parsed = Sasl.parse(startOk.mechanism(), startOk.response());
+        credentials = new ClientCredentials(startOk.mechanism(), parsed.username(), parsed.password(), "",
+                conn.remoteAddress(), Optional.empty());
+        KeyedCredentials login;
+        try {
+            login = engine.keyer().key(credentials);
+        } catch (CredentialRejectedException e) {
+            throw new ProtocolException(ReplyCode.ACCESS_REFUSED, e.getMessage(), 10, 11);
+        }
+        loginKey = login.key();
+        if (engine.pools().isProven(loginKey)) {
+            sendTune();
+            return;
+        }
+        // The broker judges the password before it tunes; so does Warren, by logging in upstream first.
+        state = State.LOGGING_IN;
+        suspend();
+        engine.pools().login(login, connectionName, this);
+    }
+
+    /** Called on this loop when the broker accepted this client's login; {@code proof} may be null. */
+    void loginSucceeded(UpstreamConnection proof) {
+        if (state != State.LOGGING_IN) {
+            if (proof != null) {
+                proof.abandon();
+            }
+            return;
+        }
+        parked = proof;
+        sendTune();
+        resume();
+    }
+
+    private void sendTune() {
+        state = State.AWAIT_TUNE_OK;
+        ProxyConfig config = engine.config();
+        write(Frames.method(0, new ConnectionMethod.Tune(config.clientChannelMax(), config.frameMax(),
+                (int) config.clientHeartbeat().toSeconds())));
+    }
+
+    PoolKey loginKey() {
+        return loginKey;
+    }
+
+    private void onTuneOk(ConnectionMethod.TuneOk tuneOk) throws ProtocolException {
+        ProxyConfig config = engine.config();
+        long offeredFrameMax = config.frameMax();
+        long frameMaxAsked = tuneOk.frameMax() == 0 ? offeredFrameMax : tuneOk.frameMax();
+        if (frameMaxAsked < FrameType.MIN_FRAME_MAX) {
+            throw new ProtocolException(ReplyCode.NOT_ALLOWED, "frame_max=" + tuneOk.frameMax()
+                    + " < " + FrameType.MIN_FRAME_MAX + " min size");
+        }
+        if (frameMaxAsked > offeredFrameMax) {
+            throw new ProtocolException(ReplyCode.NOT_ALLOWED, "frame_max=" + tuneOk.frameMax()
+                    + " > " + offeredFrameMax + " max size");
+        }
+        int channelMaxAsked = tuneOk.channelMax() == 0 ? 65535 : tuneOk.channelMax();
+        if (channelMaxAsked > config.clientChannelMax()) {
+            throw new ProtocolException(ReplyCode.NOT_ALLOWED, "channel_max=" + tuneOk.channelMax()
+                    + " > " + config.clientChannelMax() + " max channels");
+        }
+        frameMax = (int) frameMaxAsked;
+        channelMax = channelMaxAsked;
+        heartbeatSeconds = tuneOk.heartbeat();
+        decoder.setMaxFrameSize(frameMax);
+        state = State.AWAIT_OPEN;
+    }
+
+    private void onOpen(ConnectionMethod.Open open) throws ProtocolException {
+        credentials = new ClientCredentials(credentials.mechanism(), credentials.username(), credentials.secret(),
+                open.virtualHost(), credentials.peer(), credentials.clientCertificate());
+        try {
+            keyed = engine.keyer().key(credentials);
+        } catch (CredentialRejectedException e) {
+            throw new ProtocolException(ReplyCode.ACCESS_REFUSED, e.getMessage(), 10, 40);
+        }
+        state = State.AUTHENTICATING;
+        suspend();
+        UpstreamConnection proof = parked;
+        parked = null;
+        engine.pools().authenticate(keyed, connectionName, this, proof);
+    }
+
+    /** Called on this loop when an upstream connection with this client's credentials is ready for it. */
+    void upstreamReady(UpstreamConnection upstream) {
+        if (state != State.AUTHENTICATING) {
+            return;
+        }
+        home = upstream;
+        state = State.OPEN;
+        handshakeTimer.cancel();
+        write(Frames.method(0, new ConnectionMethod.OpenOk("")));
+        engine.stats().handshakeSucceeded(System.nanoTime() - acceptedNanos);
+        log.debug("client {} authenticated as {} on upstream {}", conn.id(), keyed.key(), upstream.id());
+        startHeartbeats();
+        resume();
+    }
+
+    /** Called on this loop when the upstream refused this client's credentials or could not be reached. */
+    void upstreamFailed(UpstreamError error) {
+        if (state != State.AUTHENTICATING && state != State.LOGGING_IN) {
+            return;
+        }
+        engine.stats().handshakeFailed(error.code() == ReplyCode.ACCESS_REFUSED.code() ? "access_refused"
+                : "upstream_error");
+        closeConnection(error.code(), error.text(), error.classId(), error.methodId());
+    }
+
+    private void handshakeTimedOut() {
+        if (state.compareTo(State.OPEN) < 0 && state != State.CLOSED) {
+            log.debug("client {} did not finish the handshake in {}", conn.id(), engine.config().handshakeTimeout());
+            engine.stats().handshakeFailed("timeout");
+            if (state == State.AWAIT_HEADER) {
+                state = State.CLOSING;
+                conn.close();
+            } else {
+                closeConnection(ReplyCode.CONNECTION_FORCED.code(),
+                        ReplyCode.CONNECTION_FORCED.text() + " - handshake timeout", 0, 0);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- after the handshake: connection class
+
+    private void handleConnectionMethod(AmqpMethod method) throws ProtocolException {
+        if (method instanceof ConnectionMethod.Close) {
+            write(Frames.method(0, new ConnectionMethod.CloseOk()));
+            closeGracefully();
+        } else if (method instanceof ConnectionMethod.UpdateSecret) {
+            // The secret is part of the pool key: serve the refreshed token by re-keying future channels is the
+            // reliability issue's job; until then answer as the broker does for a secret it accepts.
+            write(Frames.method(0, new ConnectionMethod.UpdateSecretOk()));
+        } else {
+            throw new ProtocolException(ReplyCode.CHANNEL_ERROR,
+                    "unexpected method in connection state running", method.classId(), method.methodId());
+        }
+    }
+
+    // ---------------------------------------------------------------- channels
+
+    private void handleChannelFrame(Frame frame) throws ProtocolException {
+        int channel = frame.channel();
+        ChannelLink link = links.get(channel);
+        if (link == null) {
+            if (frame.type() == FrameType.METHOD && frame.classId() == ChannelMethod.Open.CLASS_ID
+                    && frame.methodId() == ChannelMethod.Open.METHOD_ID) {
+                MethodCodec.decode(frame.payload());
+                if (links.size() >= channelMax) {
+                    // RabbitMQ limits how many channels are open, not their numbers.
+                    throw new ProtocolException(ReplyCode.NOT_ALLOWED, "number of channels opened ("
+                            + links.size() + ") has reached the negotiated channel_max (" + channelMax + ")", 20, 10);
+                }
+                openChannel(channel);
+                return;
+            }
+            int classId = frame.type() == FrameType.METHOD ? frame.classId() : 0;
+            int methodId = frame.type() == FrameType.METHOD ? frame.methodId() : 0;
+            throw new ProtocolException(ReplyCode.CHANNEL_ERROR, "expected 'channel.open'", classId, methodId);
+        }
+        switch (link.state) {
+            case OPENING, OPEN -> handleOpenChannelFrame(link, frame);
+            case SERVER_CLOSING -> {
+                if (frame.type() == FrameType.METHOD) {
+                    AmqpMethod method = MethodCodec.decode(frame.payload());
+                    if (method instanceof ChannelMethod.CloseOk || method instanceof ChannelMethod.Close) {
+                        if (method instanceof ChannelMethod.Close) {
+                            write(Frames.method(link.clientChannel, new ChannelMethod.CloseOk()));
+                        }
+                        sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+                        links.remove(link.clientChannel);
+                        if (link.closeSentUpstream) {
+                            link.state = ChannelLink.State.RELEASING; // the broker's close-ok frees the slot
+                        } else {
+                            freeSlot(link);
+                        }
+                    }
+                }
+            }
+            case LOCAL_CLOSING -> {
+                if (frame.type() == FrameType.METHOD) {
+                    AmqpMethod method = MethodCodec.decode(frame.payload());
+                    if (method instanceof ChannelMethod.CloseOk || method instanceof ChannelMethod.Close) {
+                        if (method instanceof ChannelMethod.Close) {
+                            write(Frames.method(link.clientChannel, new ChannelMethod.CloseOk()));
+                        }
+                        links.remove(link.clientChannel);
+                        releaseUpstream(link);
+                    }
+                }
+            }
+            default -> {
+                // CLIENT_CLOSING: after sending channel.close a peer discards everything but close/close-ok.
+                if (frame.type() == FrameType.METHOD) {
+                    AmqpMethod method = MethodCodec.decode(frame.payload());
+                    if (method instanceof ChannelMethod.Close) {
+                        // Both sides closed at once: answer the client, the broker answers us.
+                        write(Frames.method(link.clientChannel, new ChannelMethod.CloseOk()));
+                    }
+                }
+            }
+        }
+    }
+
+    private void openChannel(int channel) {
+        ChannelLink link = engine.pools().openChannel(keyed, home, this, channel);
+        if (link == null) {
+            // Every upstream connection of this key is full: wait for a new one (pipelined frames are stashed).
+            suspend();
+            engine.pools().awaitChannel(keyed, this, channel);
+            return;
+        }
+        attach(link);
+    }
+
+    /** Called on this loop with a channel allocated on a new upstream connection after {@link #openChannel}. */
+    void channelAllocated(ChannelLink link) {
+        if (!isReading()) {
+            link.state = ChannelLink.State.RELEASING;
+            freeSlot(link);
+            return;
+        }
+        attach(link);
+        flushOut();
+        resume();
+    }
+
+    void channelAllocationFailed(int clientChannel, UpstreamError error) {
+        if (!isReading()) {
+            return;
+        }
+        closeConnection(error.code(), error.text(), 20, 10);
+    }
+
+    /**
+     * Opens the upstream channel and answers the client at once: channel.open is pipelined, so the client's next
+     * frames follow it upstream in order and it waits for no upstream round trip. The broker's open-ok is swallowed;
+     * if the broker refused the channel, its channel.close reaches the client like any asynchronous close.
+     */
+    private void attach(ChannelLink link) {
+        links.put(link.clientChannel, link);
+        engine.stats().clientChannelOpened();
+        append(link.upstream, Frames.method(link.upstreamChannel, new ChannelMethod.Open("")));
+        write(Frames.method(link.clientChannel, new ChannelMethod.OpenOk(LongString.EMPTY)));
+    }
+
+    ChannelContext channelContext(boolean confirmMode) {
+        return new ChannelContext(keyed.key(), credentials.virtualHost(), credentials.username(), confirmMode);
+    }
+
+    private void handleOpenChannelFrame(ChannelLink link, Frame frame) throws ProtocolException {
+        MessageAssembly message = link.message;
+        switch (frame.type()) {
+            case FrameType.METHOD -> {
+                if (message.inProgress()) {
+                    throw new ProtocolException(ReplyCode.UNEXPECTED_FRAME, message.phase
+                            == MessageAssembly.Phase.EXPECT_HEADER
+                            ? "expected content header for class " + message.contentClass
+                                    + ", got non content header frame instead"
+                            : "expected content body, got non content body frame instead",
+                            frame.classId(), frame.methodId());
+                }
+                AmqpMethod method = MethodCodec.decode(frame.payload());
+                handleChannelMethod(link, frame, method);
+            }
+            case FrameType.HEADER -> {
+                if (message.phase != MessageAssembly.Phase.EXPECT_HEADER) {
+                    throw new ProtocolException(ReplyCode.UNEXPECTED_FRAME,
+                            "expected method frame, got non method frame instead");
+                }
+                ByteBuffer payload = frame.payload();
+                int headerClass = payload.remaining() >= 2 ? payload.getShort(payload.position()) & 0xFFFF : -1;
+                if (headerClass != message.contentClass) {
+                    throw new ProtocolException(ReplyCode.UNEXPECTED_FRAME, "expected content header for class "
+                            + message.contentClass + ", got one for class " + headerClass + " instead");
+                }
+                long bodySize = ContentHeader.peekBodySize(payload, payload.position());
+                try {
+                    ContentHeader.decode(payload); // RabbitMQ decodes every property list: check it first
+                } catch (ProtocolException e) {
+                    hardError(HardError.undecodableContentProperties());
+                    return;
+                }
+                if (bodySize > engine.config().maxMessageSize()) {
+                    abandonMessage(link);
+                    closeChannelLocally(link, ReplyCode.PRECONDITION_FAILED, "message size " + bodySize
+                            + " is larger than configured max size " + engine.config().maxMessageSize(), 60, 40);
+                    return;
+                }
+                appendMessageFrame(link, frame);
+                message.remainingBody = bodySize;
+                message.phase = MessageAssembly.Phase.EXPECT_BODY;
+                if (bodySize == 0) {
+                    completeMessage(link);
+                }
+            }
+            case FrameType.BODY -> {
+                if (message.phase != MessageAssembly.Phase.EXPECT_BODY) {
+                    throw new ProtocolException(ReplyCode.UNEXPECTED_FRAME, message.phase
+                            == MessageAssembly.Phase.EXPECT_HEADER
+                            ? "expected content header for class " + message.contentClass
+                                    + ", got non content header frame instead"
+                            : "expected method frame, got non method frame instead");
+                }
+                int size = frame.size();
+                if (size > message.remainingBody) {
+                    throw new ProtocolException(ReplyCode.FRAME_ERROR, "content body frame of " + size
+                            + " bytes exceeds the " + message.remainingBody + " bytes the header left");
+                }
+                appendMessageFrame(link, frame);
+                message.remainingBody -= size;
+                if (message.remainingBody == 0) {
+                    completeMessage(link);
+                }
+            }
+            default -> throw new ProtocolException(ReplyCode.FRAME_ERROR, "unknown frame type " + frame.type());
+        }
+    }
+
+    private void handleChannelMethod(ChannelLink link, Frame frame, AmqpMethod method) throws ProtocolException {
+        Optional<HardError> hard = HardErrorScreen.check(method).or(() -> channelStateError(link, method));
+        if (hard.isPresent()) {
+            hardError(hard.get());
+            return;
+        }
+        if (HardErrorScreen.needsIsolation(method)) {
+            ExchangeMethod.Declare declare = (ExchangeMethod.Declare) method;
+            Optional<HardError> verdict = engine.exchangeTypes().verdict(declare.type());
+            if (verdict == null) {
+                // An exchange type Warren has not seen: ask the broker on a connection of its own first.
+                GrowableBuffer copy = new GrowableBuffer(frame.size() + FrameType.OVERHEAD);
+                Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), copy);
+                ByteBuffer upstreamFrame = copy.take();
+                suspend();
+                engine.exchangeTypes().probe(declare, keyed.upstream(), loop,
+                        v -> exchangeTypeChecked(link, declare, upstreamFrame, v));
+                return;
+            }
+            if (verdict.isPresent()) {
+                hardError(verdict.get());
+                return;
+            }
+        }
+        if (method instanceof ChannelMethod.Open) {
+            throw new ProtocolException(ReplyCode.CHANNEL_ERROR, "second 'channel.open' seen", 20, 10);
+        }
+        if (method instanceof ChannelMethod.Close) {
+            link.state = ChannelLink.State.CLIENT_CLOSING;
+            link.closeSentUpstream = true;
+            appendFrame(link, frame);
+            return;
+        }
+        if (method instanceof ChannelMethod.CloseOk) {
+            hardError(HardError.unimplementedMethod(method.classId(), method.methodId())); // as RabbitMQ answers
+            return;
+        }
+        link.tracker.onClientMethod(method);
+        if (method instanceof QueueMethod.Declare declare) {
+            if (declare.nowait()) {
+                if (declare.exclusive() && !declare.passive() && !declare.queue().isEmpty()) {
+                    exclusiveQueues.add(declare.queue());
+                }
+            } else {
+                link.pendingQueueDeclares.add(declare.exclusive() && !declare.passive());
+            }
+        } else if (method instanceof QueueMethod.Delete delete) {
+            exclusiveQueues.remove(delete.queue());
+        }
+        if (method.hasContent()) {
+            link.message.begin(method.classId());
+            appendMessageFrame(link, frame);
+            return;
+        }
+        appendFrame(link, frame);
+    }
+
+    /** Hard errors that depend on what this client did on the channel (docs/hard-errors.md). */
+    private Optional<HardError> channelStateError(ChannelLink link, AmqpMethod method) {
+        if (link.txCommitPending && !(method instanceof ChannelMethod.Close)) {
+            return Optional.of(HardError.txCommitInProgress(method.classId(), method.methodId()));
+        }
+        if (method instanceof BasicMethod.Consume consume && !consume.consumerTag().isEmpty()
+                && !link.consumerTags.add(consume.consumerTag())) {
+            return Optional.of(HardError.consumerTagReuse(consume.consumerTag()));
+        }
+        if (method instanceof BasicMethod.Cancel cancel) {
+            link.consumerTags.remove(cancel.consumerTag());
+        } else if (method instanceof TxMethod.Commit) {
+            link.txCommitPending = true;
+        }
+        return Optional.empty();
+    }
+
+    private void hardError(HardError e) {
+        engine.stats().clientViolation(e.code().code());
+        log.debug("client {}: answering {} locally: {}", conn.id(), e.code().code(), e.text());
+        closeConnection(e.code().code(), e.text(), e.classId(), e.methodId());
+    }
+
+    private void exchangeTypeChecked(ChannelLink link, ExchangeMethod.Declare declare, ByteBuffer upstreamFrame,
+            Optional<HardError> verdict) {
+        if (!isReading()) {
+            return;
+        }
+        if (verdict.isPresent()) {
+            hardError(verdict.get());
+            return;
+        }
+        if (link.isUsable() && links.get(link.clientChannel) == link) {
+            link.tracker.onClientMethod(declare);
+            append(link.upstream, upstreamFrame);
+            flushOut();
+        }
+        resume();
+    }
+
+    /** Warren answers a soft error itself: the client's channel closes, the upstream channel is released. */
+    private void closeChannelLocally(ChannelLink link, ReplyCode code, String text, int classId, int methodId) {
+        link.state = ChannelLink.State.LOCAL_CLOSING;
+        write(Frames.method(link.clientChannel, Frames.channelClose(code, text, classId, methodId)));
+    }
+
+    // ---------------------------------------------------------------- building output for upstream
+
+    /** Frames for upstream, gathered per read and written once per upstream connection. */
+    private final class UpstreamOutput {
+        UpstreamConnection target;
+        final GrowableBuffer bytes = new GrowableBuffer(4096);
+    }
+
+    private void append(UpstreamConnection upstream, ByteBuffer frame) {
+        if (out.target != upstream) {
+            evictInlineMessage();
+            flushOut();
+            out.target = upstream;
+        }
+        out.bytes.append(frame);
+    }
+
+    private void appendFrame(ChannelLink link, Frame frame) {
+        if (inlineMessage != null && inlineMessage != link) {
+            evictInlineMessage();
+        }
+        if (out.target != link.upstream) {
+            flushOut();
+            out.target = link.upstream;
+        }
+        Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), out.bytes);
+    }
+
+    private void appendMessageFrame(ChannelLink link, Frame frame) {
+        MessageAssembly message = link.message;
+        if (message.held != null) {
+            Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), message.held);
+            return;
+        }
+        if (inlineMessage == null && message.phase == MessageAssembly.Phase.EXPECT_HEADER
+                && frame.type() == FrameType.METHOD) {
+            // Start inline: the usual small message arrives whole in one read and costs no extra copy.
+            if (out.target != link.upstream) {
+                flushOut();
+                out.target = link.upstream;
+            }
+            inlineMessage = link;
+            inlineMessageStart = out.bytes.size();
+        } else if (inlineMessage != link) {
+            evictInlineMessage();
+            message.held = new GrowableBuffer(frame.size() + FrameType.OVERHEAD);
+            Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), message.held);
+            return;
+        }
+        Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), out.bytes);
+    }
+
+    private void completeMessage(ChannelLink link) {
+        MessageAssembly message = link.message;
+        if (inlineMessage == link) {
+            inlineMessage = null;
+        } else if (message.held != null) {
+            ByteBuffer whole = message.held.take();
+            if (out.target != link.upstream) {
+                flushOut();
+                out.target = link.upstream;
+            }
+            out.bytes.append(whole);
+        }
+        message.reset();
+        engine.stats().messagePublished();
+    }
+
+    /** Moves an incomplete inline message out of the shared output into its channel's own buffer. */
+    private void evictInlineMessage() {
+        ChannelLink link = inlineMessage;
+        if (link == null) {
+            return;
+        }
+        inlineMessage = null;
+        int end = out.bytes.size();
+        GrowableBuffer held = new GrowableBuffer(end - inlineMessageStart);
+        ByteBuffer all = out.bytes.ensure(0).duplicate();
+        all.flip();
+        all.position(inlineMessageStart);
+        held.append(all);
+        out.bytes.truncate(inlineMessageStart);
+        link.message.held = held;
+    }
+
+    private void abandonMessage(ChannelLink link) {
+        if (inlineMessage == link) {
+            out.bytes.truncate(inlineMessageStart);
+            inlineMessage = null;
+        }
+        link.message.reset();
+    }
+
+    private void flushOut() {
+        UpstreamConnection target = out.target;
+        if (target == null || out.bytes.isEmpty()) {
+            return;
+        }
+        if (inlineMessage != null) {
+            evictInlineMessage();
+            if (out.bytes.isEmpty()) {
+                return;
+            }
+        }
+        sendUpstream(target, out.bytes.take());
+    }
+
+    private void sendUpstream(ChannelLink link, ByteBuffer frame) {
+        flushOut();
+        sendUpstream(link.upstream, frame);
+    }
+
+    private void sendUpstream(UpstreamConnection upstream, ByteBuffer bytes) {
+        if (!upstream.send(bytes) && !pausedForBackPressure && isReading()) {
+            // The upstream socket is backed up: stop reading this client until it drains (TCP back-pressure).
+            pausedForBackPressure = true;
+            conn.setReadPaused(true);
+            upstream.whenWritable(this);
+        }
+    }
+
+    /** Called on this loop when an upstream connection this client waited for has drained. */
+    void upstreamWritable() {
+        if (!pausedForBackPressure) {
+            return;
+        }
+        pausedForBackPressure = false;
+        if (!suspended && isReading()) {
+            conn.setReadPaused(false);
+        }
+    }
+
+    // ---------------------------------------------------------------- frames from upstream
+
+    /**
+     * Frames the upstream connection routed to this client, with channel numbers already rewritten to the
+     * client's. Runs on this loop.
+     */
+    void deliver(UpstreamBatch batch) {
+        ByteBuffer data = batch.data();
+        List<ChannelLink> frameLinks = batch.links();
+        GrowableBuffer kept = null; // only built when some frame must not reach the client as it is
+        int at = data.position();
+        for (int i = 0; i < frameLinks.size(); i++) {
+            ChannelLink link = frameLinks.get(i);
+            int size = FramePeek.payloadSize(data, at) + FrameType.OVERHEAD;
+            boolean forward = state == State.OPEN && link.session == this && links.get(link.clientChannel) == link
+                    && inspectFromUpstream(link, data, at);
+            if (!forward && link.state == ChannelLink.State.RELEASING) {
+                inspectWhileReleasing(link, data, at);
+            }
+            boolean split = forward && FramePeek.type(data, at) == FrameType.BODY && size > frameMax;
+            if ((!forward || split) && kept == null) {
+                kept = new GrowableBuffer(data.remaining());
+                ByteBuffer before = data.duplicate();
+                before.position(data.position()).limit(at);
+                kept.append(before);
+            }
+            if (kept != null && forward) {
+                ByteBuffer frame = data.duplicate();
+                frame.position(at).limit(at + size);
+                if (split) {
+                    splitBody(frame, kept);
+                } else {
+                    kept.append(frame);
+                }
+            }
+            at += size;
+        }
+        if (state == State.OPEN || state == State.CLOSING) {
+            ByteBuffer toClient = kept == null ? data : kept.take();
+            if (toClient.hasRemaining() && state == State.OPEN) {
+                write(toClient);
+            }
+        }
+        flushOut();
+    }
+
+    /** Splits a body frame larger than the client's frame_max (DESIGN.md invariant 9). */
+    private void splitBody(ByteBuffer frame, GrowableBuffer dst) {
+        int channel = FramePeek.channel(frame, frame.position());
+        ByteBuffer payload = frame.duplicate();
+        payload.position(frame.position() + FrameType.HEADER_SIZE).limit(frame.limit() - 1);
+        int chunk = frameMax - FrameType.OVERHEAD;
+        while (payload.hasRemaining()) {
+            ByteBuffer part = payload.duplicate();
+            part.limit(part.position() + Math.min(chunk, part.remaining()));
+            Frames.copyFrame(FrameType.BODY, channel, part, dst);
+            payload.position(part.limit());
+        }
+    }
+
+    /**
+     * Looks at a frame from upstream on a live link; returns whether the client should see it.
+     */
+    private boolean inspectFromUpstream(ChannelLink link, ByteBuffer data, int at) {
+        if (FramePeek.type(data, at) != FrameType.METHOD) {
+            return link.isUsable();
+        }
+        int classId = FramePeek.classId(data, at);
+        int methodId = FramePeek.methodId(data, at);
+        if (classId == ChannelMethod.Open.CLASS_ID) {
+            switch (methodId) {
+                case ChannelMethod.OpenOk.METHOD_ID -> {
+                    if (link.state == ChannelLink.State.OPENING) {
+                        link.state = ChannelLink.State.OPEN;
+                    }
+                    return false; // the client got its open-ok from attach()
+                }
+                case ChannelMethod.Close.METHOD_ID -> {
+                    // The broker closed the channel (a soft error): the client answers close-ok, we relay it.
+                    if (link.state == ChannelLink.State.LOCAL_CLOSING) {
+                        // The client is already told; answer the broker ourselves.
+                        sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+                        links.remove(link.clientChannel);
+                        freeSlot(link);
+                        return false;
+                    }
+                    abandonMessage(link);
+                    link.state = ChannelLink.State.SERVER_CLOSING;
+                    return true;
+                }
+                case ChannelMethod.CloseOk.METHOD_ID -> {
+                    if (link.state == ChannelLink.State.CLIENT_CLOSING) {
+                        links.remove(link.clientChannel);
+                        freeSlot(link);
+                        return true;
+                    }
+                    if (link.state == ChannelLink.State.SERVER_CLOSING) {
+                        // Our close crossed the broker's; the client got the broker's close and answers it.
+                        return false;
+                    }
+                    return false;
+                }
+                default -> {
+                    return link.isUsable();
+                }
+            }
+        }
+        if (classId == QueueMethod.Declare.CLASS_ID && methodId == QueueMethod.DeclareOk.METHOD_ID) {
+            Boolean exclusive = link.pendingQueueDeclares.poll();
+            if (Boolean.TRUE.equals(exclusive)) {
+                if (decodeAt(data, at) instanceof QueueMethod.DeclareOk ok) {
+                    exclusiveQueues.add(ok.queue());
+                }
+            }
+        }
+        if (classId == TxMethod.CommitOk.CLASS_ID && methodId == TxMethod.CommitOk.METHOD_ID) {
+            link.txCommitPending = false;
+        }
+        if (classId == BasicMethod.Cancel.CLASS_ID && methodId == BasicMethod.Cancel.METHOD_ID) {
+            if (decodeAt(data, at) instanceof BasicMethod.Cancel cancel) {
+                link.consumerTags.remove(cancel.consumerTag());
+            }
+            if (!capabilities.consumerCancelNotify()) {
+                return false; // the broker would not have sent it to a client that did not ask for it
+            }
+        }
+        return link.isUsable();
+    }
+
+    /** Decodes the method frame at {@code at}; null (logged) if the broker sent something undecodable. */
+    private AmqpMethod decodeAt(ByteBuffer data, int at) {
+        ByteBuffer payload = data.duplicate();
+        payload.position(at + FrameType.HEADER_SIZE).limit(at + FrameType.HEADER_SIZE + FramePeek.payloadSize(data, at));
+        try {
+            return MethodCodec.decode(payload);
+        } catch (ProtocolException e) {
+            log.warn("client {}: undecodable method from upstream: {}", conn.id(), e.getMessage());
+            return null;
+        }
+    }
+
+    /** Frames for a channel whose client is done: only close/close-ok matter, to free the slot. */
+    private void inspectWhileReleasing(ChannelLink link, ByteBuffer data, int at) {
+        if (FramePeek.type(data, at) != FrameType.METHOD || FramePeek.classId(data, at) != ChannelMethod.Open.CLASS_ID) {
+            return;
+        }
+        int methodId = FramePeek.methodId(data, at);
+        if (methodId == ChannelMethod.Close.METHOD_ID) {
+            // The broker closed it first (e.g. a failed queue.delete): it still answers our close with close-ok.
+            sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+        } else if (methodId == ChannelMethod.CloseOk.METHOD_ID) {
+            freeSlot(link);
+        }
+    }
+
+    /** connection.blocked / unblocked from an upstream connection this client uses. */
+    void upstreamBlocked(ByteBuffer frame) {
+        if (state == State.OPEN && capabilities.connectionBlocked()) {
+            write(frame);
+        }
+    }
+
+    /** The upstream connection died or was closed by the broker: the client goes with it (invariant 7). */
+    void upstreamClosed(UpstreamConnection upstream, UpstreamError error) {
+        boolean uses = home == upstream;
+        for (ChannelLink link : links.values()) {
+            uses |= link.upstream == upstream;
+        }
+        if (state == State.AUTHENTICATING) {
+            upstreamFailed(error);
+            return;
+        }
+        if (!uses || !isReading()) {
+            return;
+        }
+        // Slots on a dead connection need no release.
+        links.values().removeIf(link -> {
+            if (link.upstream == upstream) {
+                link.state = ChannelLink.State.CLOSED;
+                return true;
+            }
+            return false;
+        });
+        if (home == upstream) {
+            home = null;
+        }
+        closeConnection(error.code(), error.text(), error.classId(), error.methodId());
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    /** Ends this client for a protocol violation, as the broker would: connection.close with the code. */
+    private void violation(ReplyCode code, String text, int classId, int methodId) {
+        if (!isReading()) {
+            return;
+        }
+        log.debug("client {} violated the protocol: {} {}", conn.id(), code.code(), text);
+        engine.stats().clientViolation(code.code());
+        if (state.compareTo(State.AWAIT_START_OK) <= 0 && state == State.AWAIT_HEADER) {
+            state = State.CLOSING;
+            conn.close();
+            return;
+        }
+        closeConnection(code.code(), code.text() + " - " + text, classId, methodId);
+    }
+
+    /**
+     * Sends connection.close to the client and releases its upstream resources at once (the client's channels
+     * are closed upstream; what it already sent was flushed first). The socket closes on close-ok or after a
+     * grace period.
+     */
+    private void closeConnection(int code, String text, int classId, int methodId) {
+        if (!isReading()) {
+            return;
+        }
+        abandonInlineAndFlush();
+        state = State.CLOSING;
+        cancelTimers();
+        write(Frames.method(0, new ConnectionMethod.Close(code, Frames.truncate(text), classId, methodId)));
+        releaseEverything();
+        // A client that never answers close-ok is cut off after a grace period.
+        loop.schedule(() -> {
+            if (state == State.CLOSING) {
+                conn.close();
+            }
+        }, 5, TimeUnit.SECONDS);
+    }
+
+    private void abandonInlineAndFlush() {
+        if (inlineMessage != null) {
+            abandonMessage(inlineMessage);
+        }
+        flushOut();
+    }
+
+    private void closeGracefully() {
+        abandonInlineAndFlush();
+        state = State.CLOSING;
+        cancelTimers();
+        releaseEverything();
+        conn.close();
+    }
+
+    /** Connection shutdown from the engine (drain deadline): 320 CONNECTION_FORCED, as a broker does. */
+    void forceClose(String reason) {
+        if (state.compareTo(State.OPEN) < 0) {
+            state = State.CLOSING;
+            conn.close();
+            return;
+        }
+        closeConnection(ReplyCode.CONNECTION_FORCED.code(), ReplyCode.CONNECTION_FORCED.text() + " - " + reason, 0,
+                0);
+    }
+
+    /**
+     * Returns every upstream resource: pending messages that never completed are dropped (never routed), channels
+     * are closed upstream, exclusive queues deleted (invariants 10 and 11).
+     */
+    private void releaseEverything() {
+        if (parked != null) {
+            parked.abandon();
+            parked = null;
+        }
+        if (keyed != null && state != State.OPEN) {
+            engine.pools().cancelWaits(keyed, this);
+        }
+        List<ChannelLink> all = new ArrayList<>(links.values());
+        links.clear();
+        if (!exclusiveQueues.isEmpty() && keyed != null) {
+            deleteExclusiveQueues();
+        }
+        for (ChannelLink link : all) {
+            link.message.reset();
+            switch (link.state) {
+                case OPENING, OPEN, LOCAL_CLOSING -> releaseUpstream(link);
+                case SERVER_CLOSING -> {
+                    sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+                    if (link.closeSentUpstream) {
+                        link.state = ChannelLink.State.RELEASING;
+                    } else {
+                        freeSlot(link);
+                    }
+                }
+                case CLIENT_CLOSING -> link.state = ChannelLink.State.RELEASING;
+                default -> { }
+            }
+        }
+        if (home != null) {
+            engine.pools().clientGone(keyed, this);
+        }
+        flushOut();
+    }
+
+    /**
+     * The broker deletes exclusive queues when their connection closes, but behind Warren that connection is shared
+     * and stays: delete them on a channel of our own, pipelined (open, deletes, close) so nothing waits.
+     */
+    private void deleteExclusiveQueues() {
+        ChannelLink temp = engine.pools().openInternalChannel(keyed, home, this);
+        if (temp == null) {
+            log.warn("client {}: no upstream channel free to delete its exclusive queues {}", conn.id(),
+                    exclusiveQueues);
+            return;
+        }
+        append(temp.upstream, Frames.method(temp.upstreamChannel, new ChannelMethod.Open("")));
+        for (String queue : exclusiveQueues) {
+            append(temp.upstream, Frames.method(temp.upstreamChannel,
+                    new QueueMethod.Delete(0, queue, false, false, false)));
+        }
+        append(temp.upstream, Frames.method(temp.upstreamChannel,
+                new ChannelMethod.Close(ReplyCode.REPLY_SUCCESS.code(), "exclusive queues deleted", 0, 0)));
+        temp.state = ChannelLink.State.RELEASING;
+        temp.closeSentUpstream = true;
+        log.debug("client {}: deleting exclusive queues {}", conn.id(), exclusiveQueues);
+        exclusiveQueues.clear();
+    }
+
+    /** Closes the link's upstream channel; the broker's close-ok frees the slot. */
+    private void releaseUpstream(ChannelLink link) {
+        link.state = ChannelLink.State.RELEASING;
+        link.closeSentUpstream = true;
+        append(link.upstream, Frames.method(link.upstreamChannel,
+                new ChannelMethod.Close(ReplyCode.REPLY_SUCCESS.code(), "client closed", 0, 0)));
+        engine.stats().clientChannelClosed();
+    }
+
+    private void freeSlot(ChannelLink link) {
+        if (link.state != ChannelLink.State.CLOSED) {
+            link.state = ChannelLink.State.CLOSED;
+            link.upstream.freeChannel(link);
+        }
+    }
+
+    // ---------------------------------------------------------------- writing and heartbeats
+
+    void write(ByteBuffer bytes) {
+        lastWriteNanos = System.nanoTime();
+        conn.write(bytes);
+    }
+
+    private void startHeartbeats() {
+        if (heartbeatSeconds <= 0) {
+            return;
+        }
+        long periodMillis = Math.max(250, heartbeatSeconds * 1000L / 2);
+        heartbeatTimer = loop.schedule(new Runnable() {
+            @Override
+            public void run() {
+                if (state != State.OPEN) {
+                    return;
+                }
+                long now = System.nanoTime();
+                long interval = TimeUnit.SECONDS.toNanos(heartbeatSeconds);
+                if (now - lastReadNanos > 2 * interval) {
+                    log.debug("client {}: missed heartbeats, timeout {} s", conn.id(), heartbeatSeconds);
+                    state = State.CLOSING;
+                    releaseEverything();
+                    conn.close();
+                    return;
+                }
+                if (now - lastWriteNanos >= interval / 2) {
+                    write(Frames.heartbeat());
+                }
+                heartbeatTimer = loop.schedule(this, periodMillis, TimeUnit.MILLISECONDS);
+            }
+        }, periodMillis, TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelTimers() {
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel();
+        }
+        if (heartbeatTimer != null) {
+            heartbeatTimer.cancel();
+        }
+    }
+
+    ClientCapabilities capabilities() {
+        return capabilities;
+    }
+
+    @Override
+    public String toString() {
+        return "client " + conn.id() + " " + conn.remoteAddress();
+    }
+
+}

@@ -1,0 +1,225 @@
+package io.warren.core;
+
+import io.warren.api.KeyedCredentials;
+import io.warren.api.PoolKey;
+import io.warren.codec.ReplyCode;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The upstream connections of one pool key, and the clients waiting for one.
+ *
+ * <p>Lock: {@code this} guards every field; it may be held while taking an {@link UpstreamConnection}'s own lock,
+ * never the other way round. Callbacks to clients are always handed to their loops, never run under the lock.
+ */
+final class KeyPool {
+    private static final Logger log = LoggerFactory.getLogger(KeyPool.class);
+    private static final long MIN_BACKOFF_NANOS = 100_000_000L;
+    private static final long MAX_BACKOFF_NANOS = 5_000_000_000L;
+
+    private final ProxyEngine engine;
+    private final KeyedCredentials keyed;
+    private final List<UpstreamConnection> connections = new ArrayList<>(2);
+    private final List<ClientSession> authWaiters = new ArrayList<>();
+    private final ArrayDeque<ChannelWaiter> channelWaiters = new ArrayDeque<>();
+    private int clients;
+    private int consecutiveFailures;
+    private long retryAtNanos;
+    private UpstreamError lastError;
+
+    private record ChannelWaiter(ClientSession session, int clientChannel) {}
+
+    KeyPool(ProxyEngine engine, KeyedCredentials keyed) {
+        this.engine = engine;
+        this.keyed = keyed;
+    }
+
+    /**
+     * Finds an upstream connection for a client whose login is already proven: answered on the client's loop by
+     * upstreamReady or upstreamFailed. {@code parked} is the connection that proved the login, if this client
+     * dialed one: it joins the pool unless a connection is already open.
+     */
+    synchronized void authenticate(ClientSession session, String connectionName, UpstreamConnection parked) {
+        long now = System.nanoTime();
+        for (UpstreamConnection c : connections) {
+            if (c.state() == UpstreamConnection.State.READY) {
+                clients++;
+                c.addMember(session);
+                session.loop().execute(() -> session.upstreamReady(c));
+                if (parked != null) {
+                    parked.abandon();
+                }
+                return;
+            }
+        }
+        if (parked != null) {
+            connections.add(parked);
+            authWaiters.add(session);
+            parked.adopt(this, keyed);
+            return;
+        }
+        if (lastError != null && now < retryAtNanos) {
+            // The broker failed us moments ago: answer at once instead of storming it (DESIGN.md invariant 7).
+            UpstreamError error = lastError;
+            session.loop().execute(() -> session.upstreamFailed(error));
+            return;
+        }
+        authWaiters.add(session);
+        if (!hasConnecting()) {
+            dial(session.loop(), connectionName, session.loginKey());
+        }
+    }
+
+    /** A channel on a connection with room, preferring the client's own; null when all are full. */
+    synchronized ChannelLink allocate(UpstreamConnection preferred, ClientSession session, int clientChannel,
+            boolean internal) {
+        if (preferred != null && connections.contains(preferred)) {
+            ChannelLink link = preferred.allocate(session, clientChannel, internal);
+            if (link != null) {
+                return link;
+            }
+        }
+        for (UpstreamConnection c : connections) {
+            if (c != preferred) {
+                ChannelLink link = c.allocate(session, clientChannel, internal);
+                if (link != null) {
+                    return link;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Waits for a channel on a new connection (all current ones are full). */
+    synchronized void awaitChannel(ClientSession session, int clientChannel) {
+        channelWaiters.add(new ChannelWaiter(session, clientChannel));
+        if (!hasConnecting()) {
+            dial(session.loop(), null, session.loginKey());
+        }
+    }
+
+    synchronized void cancelWaits(ClientSession session) {
+        authWaiters.remove(session);
+        channelWaiters.removeIf(w -> w.session() == session);
+    }
+
+    synchronized void clientGone(ClientSession session) {
+        clients = Math.max(0, clients - 1);
+        for (UpstreamConnection c : connections) {
+            c.removeMember(session);
+        }
+    }
+
+    synchronized void connectionReady(UpstreamConnection c) {
+        consecutiveFailures = 0;
+        lastError = null;
+        for (ClientSession session : authWaiters) {
+            clients++;
+            c.addMember(session);
+            session.loop().execute(() -> session.upstreamReady(c));
+        }
+        authWaiters.clear();
+        for (Iterator<ChannelWaiter> it = channelWaiters.iterator(); it.hasNext(); ) {
+            ChannelWaiter w = it.next();
+            ChannelLink link = c.allocate(w.session(), w.clientChannel(), false);
+            if (link == null) {
+                break;
+            }
+            it.remove();
+            w.session().loop().execute(() -> w.session().channelAllocated(link));
+        }
+        if (!channelWaiters.isEmpty()) {
+            ClientSession first = channelWaiters.peek().session();
+            dial(first.loop(), null, first.loginKey());
+        }
+    }
+
+    synchronized void connectionFailed(UpstreamConnection c, UpstreamError error, boolean wasReady) {
+        connections.remove(c);
+        if (!wasReady) {
+            consecutiveFailures++;
+            long backoff = Math.min(MAX_BACKOFF_NANOS, MIN_BACKOFF_NANOS << Math.min(consecutiveFailures - 1, 6));
+            retryAtNanos = System.nanoTime() + backoff;
+            lastError = error;
+        }
+        if (hasConnecting()) {
+            return; // another attempt is under way; waiters stay
+        }
+        for (ClientSession session : authWaiters) {
+            session.loop().execute(() -> session.upstreamFailed(error));
+        }
+        authWaiters.clear();
+        for (ChannelWaiter w : channelWaiters) {
+            w.session().loop().execute(() -> w.session().channelAllocationFailed(w.clientChannel(), error));
+        }
+        channelWaiters.clear();
+        if (connections.isEmpty() && clients == 0) {
+            engine.pools().forget(keyed.key(), this);
+        }
+    }
+
+    void channelFreed(UpstreamConnection c) {
+        // Idle connections are closed by their own housekeeping (mayCloseIdle); nothing to do eagerly.
+    }
+
+    /**
+     * Whether a connection without channels may close now: when a newer login of the same key superseded it
+     * (re-authentication), or when it has been idle long enough and is not the last one while this key has clients.
+     */
+    synchronized boolean mayCloseIdle(UpstreamConnection c, boolean idleExpired) {
+        boolean superseded = false;
+        boolean another = false;
+        for (UpstreamConnection o : connections) {
+            if (o != c && o.state() == UpstreamConnection.State.READY) {
+                another = true;
+                superseded |= o.authenticatedNanos() > c.authenticatedNanos();
+            }
+        }
+        if (!superseded && !(idleExpired && (clients == 0 || another))) {
+            return false;
+        }
+        connections.remove(c);
+        if (connections.isEmpty() && clients == 0) {
+            engine.pools().forget(keyed.key(), this);
+        }
+        return true;
+    }
+
+    synchronized List<UpstreamConnection> connections() {
+        return List.copyOf(connections);
+    }
+
+    private boolean hasConnecting() {
+        for (UpstreamConnection c : connections) {
+            UpstreamConnection.State s = c.state();
+            if (s != UpstreamConnection.State.READY && s != UpstreamConnection.State.CLOSING
+                    && s != UpstreamConnection.State.CLOSED) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void dial(io.warren.api.transport.EventLoop loop, String connectionName, PoolKey loginKey) {
+        UpstreamConnection c = new UpstreamConnection(engine, this, keyed, loginKey, loop, connectionName);
+        connections.add(c);
+        log.debug("dialing upstream for {}", keyed.key());
+        c.start();
+    }
+
+    synchronized void closeAll() {
+        for (UpstreamConnection c : List.copyOf(connections)) {
+            c.closeGracefully();
+        }
+        connections.clear();
+        UpstreamError error = UpstreamError.of(ReplyCode.CONNECTION_FORCED, "proxy shutting down");
+        for (ClientSession session : authWaiters) {
+            session.loop().execute(() -> session.upstreamFailed(error));
+        }
+        authWaiters.clear();
+    }
+}

@@ -1,0 +1,78 @@
+package io.warren.core;
+
+import com.rabbitmq.client.ConnectionFactory;
+import io.warren.api.ChannelReusePolicy;
+import io.warren.api.CredentialKeyer;
+import io.warren.api.Providers;
+import io.warren.api.transport.Transport;
+import io.warren.api.transport.TransportSettings;
+import io.warren.testsupport.RabbitBroker;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.function.UnaryOperator;
+
+/** A real Warren (NIO transport, default keyer) in front of the fixture's broker, for end-to-end tests. */
+final class WarrenHarness implements AutoCloseable {
+    final RabbitBroker broker;
+    final WarrenProxy proxy;
+
+    private WarrenHarness(RabbitBroker broker, WarrenProxy proxy) {
+        this.broker = broker;
+        this.proxy = proxy;
+    }
+
+    static WarrenHarness start(RabbitBroker broker) throws IOException {
+        return start(broker, c -> c, "never");
+    }
+
+    static WarrenHarness start(RabbitBroker broker, UnaryOperator<ProxyConfig> tweak) throws IOException {
+        return start(broker, tweak, "never");
+    }
+
+    static WarrenHarness start(RabbitBroker broker, UnaryOperator<ProxyConfig> tweak, String policyName)
+            throws IOException {
+        ClassLoader cl = WarrenHarness.class.getClassLoader();
+        ProxyConfig config = tweak.apply(ProxyConfig.defaults(new InetSocketAddress(broker.host(), broker.amqpPort()))
+                .withListen(new InetSocketAddress("127.0.0.1", 0)));
+        WarrenProxy proxy = WarrenProxy.start(config, Providers.load(Transport.class, "nio", cl),
+                TransportSettings.defaults(), Providers.load(CredentialKeyer.class, "credentials", cl),
+                Providers.load(ChannelReusePolicy.class, policyName, cl));
+        return new WarrenHarness(broker, proxy);
+    }
+
+    int port() {
+        return proxy.listenAddress().getPort();
+    }
+
+    /** amqp-client pointed at Warren, guest/guest, automatic recovery off (tests observe failures). */
+    ConnectionFactory factory() {
+        ConnectionFactory f = new ConnectionFactory();
+        f.setHost("127.0.0.1");
+        f.setPort(port());
+        f.setUsername("guest");
+        f.setPassword("guest");
+        f.setAutomaticRecoveryEnabled(false);
+        f.setConnectionTimeout(10_000);
+        return f;
+    }
+
+    /** amqp-client pointed straight at the broker. */
+    ConnectionFactory directFactory() {
+        ConnectionFactory f = factory();
+        f.setHost(broker.host());
+        f.setPort(broker.amqpPort());
+        return f;
+    }
+
+    /** Connections the broker itself lists whose client is Warren. */
+    long brokerConnectionsFromWarren() {
+        return broker.listConnections("client_properties").stream()
+                .filter(c -> c.getOrDefault("client_properties", "").contains("Warren"))
+                .count();
+    }
+
+    @Override
+    public void close() {
+        proxy.close();
+    }
+}

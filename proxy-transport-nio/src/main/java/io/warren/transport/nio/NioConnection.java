@@ -1,0 +1,550 @@
+package io.warren.transport.nio;
+
+import io.warren.api.transport.Connection;
+import io.warren.api.transport.ConnectionHandler;
+import io.warren.api.transport.EventLoop;
+import io.warren.api.transport.NetworkRuntime.HandlerFactory;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.nio.channels.UnresolvedAddressException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One TCP connection: its life cycle and read path. The write path is {@link WriteQueue}; socket I/O goes through a
+ * {@link TransportLayer}.
+ *
+ * <p>Threading: owned by one {@link NioEventLoop}. Fields marked "loop only" are touched on that thread alone;
+ * the public {@link Connection} methods may be called from any thread and hop to the loop when needed.
+ *
+ * <p>States (changed on the loop only): {@code CONNECTING} (outgoing, not yet connected; or accepted, not yet
+ * registered) -> {@code OPEN} -> {@code CLOSING} (close() asked: flushing what is queued, reads stopped, bounded by
+ * {@link LoopConfig#closeFlushTimeout()}) -> {@code CLOSED}. Any state may go straight to {@code CLOSED} (abort, I/O
+ * error, handler failure, peer closed, shutdown). {@link ConnectionHandler#onClose} is called once, on the move to
+ * {@code CLOSED}: with null for an orderly close by either side and for {@link #abort()}, otherwise with the cause.
+ *
+ * <p>Read pausing ({@link #setReadPaused}): every transition is legal from any thread in any state and the calls are
+ * idempotent (a flag, not a counter: the last call wins). Pausing while {@code CONNECTING} takes effect when the
+ * connection opens; in {@code CLOSING} and {@code CLOSED} reads are off anyway. No {@code onRead} starts after
+ * {@code setReadPaused(true)} has returned; bytes that arrive meanwhile wait in the kernel (TCP back-pressure) and
+ * are delivered after {@code setReadPaused(false)}.
+ */
+final class NioConnection implements Connection, Selectable {
+    private static final Logger log = LoggerFactory.getLogger(NioConnection.class);
+    private static final AtomicLong IDS = new AtomicLong();
+
+    private enum State { CONNECTING, OPEN, CLOSING, CLOSED }
+
+    private final long id = IDS.incrementAndGet();
+    private final NioEventLoop loop;
+    private final InetSocketAddress remote;
+    private final WriteQueue writes;
+    private final AtomicBoolean flushScheduled = new AtomicBoolean();
+    private final Runnable flushTask = this::flushFromTask;
+    private volatile InetSocketAddress local;
+    private volatile State state = State.CONNECTING;
+    private volatile boolean readPaused;
+    private volatile boolean closeRequested; // close() or abort() was called: later writes are dropped
+
+    private TransportLayer layer; // loop only (set before registration)
+    private SelectionKey key; // loop only
+    private ConnectionHandler handler; // loop only
+    private int interestOps; // loop only: mirrors key.interestOps()
+    private EventLoop.Cancellable timer; // loop only: the connect timeout or the close bound
+    private boolean closeNotified; // loop only
+
+    private NioConnection(NioEventLoop loop, InetSocketAddress remote, int highWaterMark, int lowWaterMark) {
+        this.loop = loop;
+        this.remote = remote;
+        this.writes = new WriteQueue(highWaterMark, lowWaterMark);
+    }
+
+    /** An accepted socket (already configured) that {@link #openAccepted} will register on {@code loop}. */
+    static NioConnection accepted(NioEventLoop loop, SocketChannel channel, int high, int low) throws IOException {
+        NioConnection c = new NioConnection(loop, (InetSocketAddress) channel.getRemoteAddress(), high, low);
+        c.layer = new PlaintextTransportLayer(channel);
+        c.local = (InetSocketAddress) channel.getLocalAddress();
+        return c;
+    }
+
+    /** An outgoing connection that {@link #startConnect} will dial on {@code loop}. */
+    static NioConnection outgoing(NioEventLoop loop, InetSocketAddress remote, ConnectionHandler handler,
+            int high, int low) {
+        NioConnection c = new NioConnection(loop, remote, high, low);
+        c.handler = handler;
+        return c;
+    }
+
+    static void configure(SocketChannel channel) throws IOException {
+        channel.configureBlocking(false);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+    }
+
+    // ---- Connection -------------------------------------------------------------------------------------------
+
+    @Override
+    public long id() {
+        return id;
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return remote;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return local;
+    }
+
+    @Override
+    public EventLoop eventLoop() {
+        return loop;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Returns {@link #isWritable()} as it stands after queuing: false from the moment the queued bytes passed the
+     * high-water mark until {@code onWritable}; false also when the write was dropped (close() or abort() was
+     * called, or the connection is closed). Never pass the buffer given to {@code onRead}, or a view of it: it
+     * belongs to the loop (the buffer itself is rejected with an IllegalArgumentException; views cannot be detected).
+     * On the loop, with nothing else queued, the bytes are written at once, without a selector round trip.
+     */
+    @Override
+    public boolean write(ByteBuffer data) {
+        Objects.requireNonNull(data, "data");
+        if (loop.isReadBuffer(data)) {
+            throw new IllegalArgumentException("the buffer given to onRead belongs to the transport: copy it");
+        }
+        if (closeRequested || state == State.CLOSED) {
+            return false; // dropped, as documented
+        }
+        if (!data.hasRemaining()) {
+            return writes.isWritable();
+        }
+        if (!loop.inEventLoop()) {
+            boolean writable = writes.offerFromOtherThread(data);
+            scheduleFlush();
+            return writable;
+        }
+        writes.addFromLoop(data);
+        if (state == State.OPEN && !waitingForOpWrite()) {
+            boolean wasWritable = writes.isWritable();
+            flushNow();
+            if (!wasWritable && state == State.OPEN && writes.isBelowLowWaterMark()) {
+                loop.execute(this::notifyWritableIfDrained); // never call onWritable from inside write()
+            }
+        }
+        return state != State.CLOSED && writes.checkHighWaterMark(); // CLOSED: the inline flush failed
+    }
+
+    @Override
+    public boolean isWritable() {
+        return writes.isWritable();
+    }
+
+    @Override
+    public void setReadPaused(boolean paused) {
+        readPaused = paused;
+        onLoop(this::updateInterestOps);
+    }
+
+    @Override
+    public void close() {
+        closeRequested = true;
+        onLoop(this::beginClose);
+    }
+
+    /** {@inheritDoc} The handler's {@code onClose} gets a null cause: the caller knows why it aborted. */
+    @Override
+    public void abort() {
+        closeRequested = true;
+        onLoop(() -> closeNow(null, true));
+    }
+
+    @Override
+    public boolean isOpen() {
+        return state == State.OPEN && !closeRequested;
+    }
+
+    @Override
+    public String toString() {
+        return "conn#" + id + " " + Addresses.format(remote);
+    }
+
+    // ---- life cycle (loop only) ----------------------------------------------------------------------------------
+
+    /** Registers an accepted connection, creates its handler and opens it. */
+    void openAccepted(HandlerFactory factory) {
+        assert loop.inEventLoop();
+        if (state != State.CONNECTING) {
+            return;
+        }
+        if (loop.isShuttingDown()) {
+            state = State.CLOSED;
+            layer.close(true);
+            return;
+        }
+        try {
+            key = layer.channel().register(loop.selector(), 0, this);
+            handler = Objects.requireNonNull(factory.create(this), "HandlerFactory returned null");
+        } catch (Throwable t) {
+            log.warn("{}: cannot set up the accepted connection, closing it", this, t);
+            state = State.CLOSED;
+            layer.close(true);
+            return;
+        }
+        established();
+    }
+
+    /** Dials the remote address without blocking; the outcome reaches the handler. */
+    void startConnect(Duration timeout) {
+        assert loop.inEventLoop();
+        if (state != State.CONNECTING) {
+            return; // aborted before the loop got to it
+        }
+        try {
+            if (loop.isShuttingDown()) {
+                throw new IOException("transport shut down");
+            }
+            SocketChannel channel = SocketChannel.open();
+            layer = new PlaintextTransportLayer(channel);
+            configure(channel);
+            key = channel.register(loop.selector(), 0, this);
+            if (channel.connect(remote)) {
+                connected();
+            } else {
+                setInterestOps(SelectionKey.OP_CONNECT);
+                long millis = timeout.toMillis();
+                timer = loop.schedule(() -> connectTimedOut(millis), millis, TimeUnit.MILLISECONDS);
+            }
+        } catch (Throwable t) {
+            connectFailed(t);
+        }
+    }
+
+    private void connected() throws IOException {
+        cancelTimer();
+        local = (InetSocketAddress) layer.channel().getLocalAddress();
+        setInterestOps(0);
+        log.debug("{}: connected from {}", this, Addresses.format(local));
+        established();
+    }
+
+    private void connectTimedOut(long millis) {
+        if (state == State.CONNECTING) {
+            timer = null;
+            closeNow(new SocketTimeoutException(
+                    "connect to " + Addresses.format(remote) + " timed out after " + millis + " ms"), true);
+        }
+    }
+
+    private void connectFailed(Throwable t) {
+        IOException cause;
+        String where = Addresses.format(remote);
+        if (t instanceof ConnectException && String.valueOf(t.getMessage()).toLowerCase().contains("refused")) {
+            cause = new ConnectException("connection refused: " + where);
+        } else if (t instanceof ConnectException) {
+            cause = new ConnectException("connect to " + where + " failed: " + t.getMessage());
+        } else if (t instanceof UnresolvedAddressException) {
+            cause = new UnknownHostException("cannot resolve " + remote.getHostString() + " (connect to " + where + ")");
+        } else {
+            cause = new IOException("connect to " + where + " failed: " + t, t);
+        }
+        if (cause.getCause() == null) {
+            cause.initCause(t);
+        }
+        log.debug("{}: {}", this, cause.getMessage());
+        closeNow(cause, false);
+    }
+
+    private void established() {
+        state = State.OPEN;
+        try {
+            handler.onOpen(this);
+        } catch (Throwable t) {
+            onFailure(t);
+            return;
+        }
+        if (state != State.OPEN) {
+            return; // closed or aborted from onOpen
+        }
+        writes.drainIncoming();
+        if (writes.hasPending()) {
+            flushNow(); // what was written before the connection opened
+        }
+        updateInterestOps();
+    }
+
+    /** close(): flush, then close; bounded by the close flush timeout. */
+    private void beginClose() {
+        switch (state) {
+            case CONNECTING -> closeNow(null, false);
+            case OPEN -> {
+                state = State.CLOSING;
+                writes.drainIncoming();
+                if (!waitingForOpWrite()) {
+                    flushNow();
+                }
+                if (state == State.CLOSING) {
+                    if (writes.hasPending()) {
+                        long millis = loop.config().closeFlushTimeout().toMillis();
+                        timer = loop.schedule(() -> closeTimedOut(millis), millis, TimeUnit.MILLISECONDS);
+                        updateInterestOps();
+                    } else {
+                        closeNow(null, false);
+                    }
+                }
+            }
+            default -> { } // already closing or closed
+        }
+    }
+
+    private void closeTimedOut(long millis) {
+        if (state == State.CLOSING) {
+            timer = null;
+            closeNow(new SocketTimeoutException("close of " + this + " timed out after " + millis + " ms with "
+                    + writes.queuedBytes() + " bytes unsent (the peer does not read)"), true);
+        }
+    }
+
+    /** The end of every connection: release the socket, drop the queue, tell the handler once. */
+    private void closeNow(Throwable cause, boolean reset) {
+        assert loop.inEventLoop();
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        cancelTimer();
+        if (key != null) {
+            key.cancel();
+        }
+        if (layer != null) {
+            layer.close(reset);
+        }
+        writes.clear();
+        notifyClosed(cause);
+    }
+
+    /**
+     * Tells the handler, once, in a task of its own: close(), abort() and write() may be called by the handler
+     * itself, and must not call back into it before they return.
+     */
+    private void notifyClosed(Throwable cause) {
+        if (closeNotified || handler == null) {
+            return;
+        }
+        closeNotified = true;
+        loop.execute(() -> invokeOnClose(cause));
+    }
+
+    private void invokeOnClose(Throwable cause) {
+        try {
+            handler.onClose(this, cause);
+        } catch (Throwable t) {
+            log.warn("{}: handler failed in onClose", this, t);
+        }
+    }
+
+    // ---- selection (loop only) ------------------------------------------------------------------------------------
+
+    @Override
+    public void onSelected(int readyOps) throws IOException {
+        if (state == State.CONNECTING) {
+            if ((readyOps & SelectionKey.OP_CONNECT) != 0) {
+                finishConnect();
+            }
+            return;
+        }
+        if ((readyOps & SelectionKey.OP_WRITE) != 0) {
+            onSocketWritable();
+        }
+        if ((readyOps & SelectionKey.OP_READ) != 0) {
+            readLoop();
+        }
+    }
+
+    private void finishConnect() {
+        try {
+            if (layer.finishConnect()) {
+                connected();
+            }
+        } catch (Throwable t) {
+            connectFailed(t);
+        }
+    }
+
+    /**
+     * Reads until the socket has no more, the read buffer was not filled, the handler paused or closed, or the
+     * per-wakeup budget is spent (the selector will report the rest: fairness between connections). Each read is
+     * capped by {@link LoopConfig#readSizeCap()}, the seam tests use to force short reads.
+     */
+    private void readLoop() throws IOException {
+        ByteBuffer buffer = loop.readBuffer();
+        int cap = loop.config().readSizeCap();
+        for (int i = 0; i < loop.config().readsPerWakeup(); i++) {
+            if (state != State.OPEN || readPaused) {
+                return;
+            }
+            buffer.clear().limit(cap);
+            int n = layer.read(buffer);
+            if (n < 0) {
+                peerClosed();
+                return;
+            }
+            if (n == 0) {
+                return;
+            }
+            buffer.flip();
+            handler.onRead(this, buffer);
+            if (n < cap) {
+                return;
+            }
+        }
+    }
+
+    /** End of stream: the peer closed. Half-close is not needed for AMQP: try to hand over what is queued, close. */
+    private void peerClosed() {
+        log.debug("{}: closed by the peer", this);
+        writes.drainIncoming();
+        if (writes.hasPending()) {
+            try {
+                writes.flush(layer, loop.gatherScratch());
+            } catch (IOException ignored) {
+                // the peer is gone: nothing more to do
+            }
+        }
+        closeNow(null, false);
+    }
+
+    @Override
+    public void onFailure(Throwable failure) {
+        if (failure instanceof IOException) {
+            log.debug("{}: I/O error, closing: {}", this, failure.toString());
+        } else {
+            log.warn("{}: failure, closing this connection", this, failure);
+        }
+        closeNow(failure, true);
+    }
+
+    @Override
+    public void onLoopShutdown(Throwable cause) {
+        closeNow(cause, true);
+    }
+
+    // ---- write path (loop only) ------------------------------------------------------------------------------------
+
+    private void scheduleFlush() {
+        if (flushScheduled.compareAndSet(false, true)) {
+            try {
+                loop.execute(flushTask);
+            } catch (RejectedExecutionException e) {
+                flushScheduled.set(false); // the loop is gone, and this connection with it
+            }
+        }
+    }
+
+    private void flushFromTask() {
+        flushScheduled.set(false);
+        if (state == State.CLOSED) {
+            return;
+        }
+        writes.drainIncoming();
+        if (state != State.CONNECTING && !waitingForOpWrite()) {
+            flushNow();
+        }
+        notifyWritableIfDrained();
+    }
+
+    private void onSocketWritable() {
+        writes.drainIncoming();
+        flushNow();
+        notifyWritableIfDrained();
+    }
+
+    /** Writes what the socket takes now; keeps OP_WRITE only while bytes remain; finishes a close once drained. */
+    private void flushNow() {
+        try {
+            writes.flush(layer, loop.gatherScratch());
+        } catch (IOException e) {
+            onFailure(e);
+            return;
+        }
+        if (state == State.CLOSING && !writes.hasPending() && !layer.hasPendingWrites()) {
+            closeNow(null, false);
+        } else {
+            updateInterestOps();
+        }
+    }
+
+    private void notifyWritableIfDrained() {
+        if (state == State.OPEN && writes.takeWritableEdge()) {
+            try {
+                handler.onWritable(this);
+            } catch (Throwable t) {
+                onFailure(t);
+            }
+        }
+    }
+
+    // ---- interest ops (loop only) ---------------------------------------------------------------------------------
+
+    private boolean waitingForOpWrite() {
+        return (interestOps & SelectionKey.OP_WRITE) != 0;
+    }
+
+    private void updateInterestOps() {
+        if (state != State.OPEN && state != State.CLOSING) {
+            return;
+        }
+        int ops = 0;
+        if (state == State.OPEN && !readPaused) {
+            ops |= SelectionKey.OP_READ;
+        }
+        if (writes.hasPending() || layer.hasPendingWrites()) {
+            ops |= SelectionKey.OP_WRITE;
+        }
+        setInterestOps(ops);
+    }
+
+    private void setInterestOps(int ops) {
+        if (ops != interestOps) {
+            key.interestOps(ops);
+            interestOps = ops;
+        }
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel();
+            timer = null;
+        }
+    }
+
+    private void onLoop(Runnable action) {
+        if (loop.inEventLoop()) {
+            action.run();
+        } else {
+            try {
+                loop.execute(action);
+            } catch (RejectedExecutionException e) {
+                // the loop has shut down: the connection is already closed
+            }
+        }
+    }
+}

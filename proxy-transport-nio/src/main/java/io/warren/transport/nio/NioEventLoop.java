@@ -1,0 +1,303 @@
+package io.warren.transport.nio;
+
+import io.warren.api.transport.EventLoop;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One selector thread. It owns the connections and listeners registered with its selector, a task queue (any thread
+ * may {@link #execute}), a {@link TimerQueue}, one read buffer shared by all its connections and one scratch array
+ * for gathering writes.
+ *
+ * <p>Each iteration: select (without blocking when tasks are queued; otherwise until the next timer), dispatch the
+ * selected keys (a failure closes that connection only), run due timers, run queued tasks (a bounded number, so
+ * that a task that re-queues itself cannot starve the sockets).
+ *
+ * <p>Wakeups: a thread that queues a task calls {@link Selector#wakeup()} only when the loop is (about to be) blocked
+ * in select, signalled by the {@code sleeping} flag; the loop checks the task queue after raising the flag, so a
+ * task is never left waiting for the next timer.
+ */
+final class NioEventLoop implements EventLoop, Runnable {
+    private static final Logger log = LoggerFactory.getLogger(NioEventLoop.class);
+    private static final int MAX_TASKS_PER_ITERATION = 1024;
+
+    private enum State { RUNNING, SHUTTING_DOWN, TERMINATED }
+
+    private final String name;
+    private final LoopConfig config;
+    private final Selector selector;
+    private final Thread thread;
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean sleeping = new AtomicBoolean();
+    private final TimerQueue timers = new TimerQueue(); // loop only, except ScheduledTask.cancel
+    private final ByteBuffer readBuffer; // loop only: lent to one handler at a time, during onRead
+    private final ByteBuffer[] gatherScratch; // loop only: the argument of gathering writes
+    private volatile State state = State.RUNNING;
+
+    NioEventLoop(int index, LoopConfig config) throws IOException {
+        this.name = "warren-loop-" + index;
+        this.config = config;
+        this.selector = Selector.open();
+        this.readBuffer = ByteBuffer.allocateDirect(config.readBufferSize());
+        this.gatherScratch = new ByteBuffer[config.gatherLimit()];
+        this.thread = new Thread(this, name);
+        this.thread.setDaemon(false);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    /** Releases the selector of a loop whose thread was never started. */
+    void closeUnstarted() {
+        state = State.TERMINATED;
+        try {
+            selector.close();
+        } catch (IOException e) {
+            log.warn("{}: closing the selector failed", name, e);
+        }
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        tasks.offer(task);
+        // the loop drains the queue once more after TERMINATED (including what it queues itself): a task queued by
+        // another thread that this last drain could miss is still in the queue here
+        if (state == State.TERMINATED && !inEventLoop() && tasks.remove(task)) {
+            throw new RejectedExecutionException(name + " is shut down");
+        }
+        if (!inEventLoop()) {
+            wakeupIfSleeping();
+        }
+    }
+
+    @Override
+    public EventLoop.Cancellable schedule(Runnable task, long delay, TimeUnit unit) {
+        Objects.requireNonNull(task, "task");
+        long deadline = System.nanoTime() + Math.max(0, unit.toNanos(delay));
+        ScheduledTask timer = timers.newTimer(task, deadline);
+        if (inEventLoop()) {
+            timers.add(timer);
+        } else {
+            execute(() -> timers.add(timer));
+        }
+        return timer;
+    }
+
+    @Override
+    public boolean inEventLoop() {
+        return Thread.currentThread() == thread;
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+
+    String name() {
+        return name;
+    }
+
+    LoopConfig config() {
+        return config;
+    }
+
+    Selector selector() {
+        assert inEventLoop();
+        return selector;
+    }
+
+    ByteBuffer readBuffer() {
+        assert inEventLoop();
+        return readBuffer;
+    }
+
+    /** Whether {@code buffer} is this loop's read buffer (which a handler must never hand to write()). */
+    boolean isReadBuffer(ByteBuffer buffer) {
+        return buffer == readBuffer;
+    }
+
+    ByteBuffer[] gatherScratch() {
+        assert inEventLoop();
+        return gatherScratch;
+    }
+
+    /** True once shutdown has begun: new connections must not be registered. */
+    boolean isShuttingDown() {
+        return state != State.RUNNING;
+    }
+
+    boolean isTerminated() {
+        return state == State.TERMINATED;
+    }
+
+    /** Asks the loop to close everything it owns and stop. Any thread; idempotent. */
+    void shutdown() {
+        if (state == State.RUNNING) {
+            state = State.SHUTTING_DOWN;
+            selector.wakeup();
+        }
+    }
+
+    /** Waits for the thread to end; false if it did not end within {@code millis}. */
+    boolean awaitTermination(long millis) throws InterruptedException {
+        thread.join(millis);
+        return !thread.isAlive();
+    }
+
+    @Override
+    public void run() {
+        log.debug("{} started", name);
+        try {
+            while (state == State.RUNNING) {
+                runOnce();
+            }
+        } catch (Throwable t) {
+            log.error("{} failed; closing its connections", name, t);
+        } finally {
+            closeEverything();
+            log.debug("{} stopped", name);
+        }
+    }
+
+    private void runOnce() {
+        try {
+            select();
+        } catch (IOException e) {
+            log.warn("{}: select failed", name, e);
+        }
+        processSelectedKeys();
+        timers.runDue(System.nanoTime(), t -> log.error("{}: timer task failed", name, t));
+        runTasks(MAX_TASKS_PER_ITERATION);
+    }
+
+    private void select() throws IOException {
+        if (!tasks.isEmpty()) {
+            selector.selectNow();
+            return;
+        }
+        long timeoutNanos = timers.nanosToNext(System.nanoTime());
+        sleeping.set(true);
+        try {
+            if (!tasks.isEmpty() || state != State.RUNNING || timeoutNanos == 0) {
+                selector.selectNow();
+            } else if (timeoutNanos == Long.MAX_VALUE) {
+                selector.select();
+            } else {
+                selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999)));
+            }
+        } finally {
+            sleeping.set(false);
+        }
+    }
+
+    private void wakeupIfSleeping() {
+        if (sleeping.compareAndSet(true, false)) {
+            selector.wakeup();
+        }
+    }
+
+    private void processSelectedKeys() {
+        Set<SelectionKey> selected = selector.selectedKeys();
+        if (selected.isEmpty()) {
+            return;
+        }
+        Iterator<SelectionKey> it = selected.iterator();
+        while (it.hasNext()) {
+            SelectionKey key = it.next();
+            it.remove();
+            Selectable target = (Selectable) key.attachment();
+            int readyOps;
+            try {
+                readyOps = key.readyOps();
+            } catch (CancelledKeyException e) {
+                continue; // closed by an earlier key's handler in this same batch
+            }
+            try {
+                target.onSelected(readyOps);
+            } catch (Throwable t) {
+                failSafely(target, t);
+            }
+        }
+    }
+
+    private void failSafely(Selectable target, Throwable t) {
+        try {
+            target.onFailure(t);
+        } catch (Throwable again) {
+            log.error("{}: closing {} after a failure failed", name, target, again);
+        }
+    }
+
+    /** Runs at most {@code max} queued tasks; returns how many ran. */
+    private int runTasks(int max) {
+        int ran = 0;
+        Runnable task;
+        while (ran < max && (task = tasks.poll()) != null) {
+            ran++;
+            try {
+                task.run();
+            } catch (Throwable t) {
+                log.error("{}: task failed", name, t);
+            }
+        }
+        return ran;
+    }
+
+    /** Runs queued tasks, and the tasks they queue, a bounded number of rounds (a task may re-queue itself forever). */
+    private void drainTasksAtShutdown() {
+        for (int round = 0; round < 16 && runTasks(Integer.MAX_VALUE) > 0; round++) {
+            // keep going while tasks queue tasks
+        }
+    }
+
+    /**
+     * Shutdown, on the loop: run what is queued (registrations see {@link #isShuttingDown()} and fail their
+     * connections), close every registered connection and listener, refuse new tasks, run what slipped in, close the
+     * selector.
+     */
+    private void closeEverything() {
+        state = State.SHUTTING_DOWN;
+        IOException cause = new IOException("transport shut down");
+        drainTasksAtShutdown();
+        List<Selectable> owned = new ArrayList<>();
+        try {
+            for (SelectionKey key : selector.keys()) {
+                owned.add((Selectable) key.attachment());
+            }
+        } catch (ClosedSelectorException ignored) {
+            // nothing registered any more
+        }
+        for (Selectable s : owned) {
+            try {
+                s.onLoopShutdown(cause);
+            } catch (Throwable t) {
+                log.error("{}: closing {} at shutdown failed", name, s, t);
+            }
+        }
+        state = State.TERMINATED;
+        drainTasksAtShutdown(); // tasks queued before TERMINATED was visible to execute()
+        timers.clear();
+        try {
+            selector.close();
+        } catch (IOException e) {
+            log.warn("{}: closing the selector failed", name, e);
+        }
+    }
+}

@@ -1,0 +1,157 @@
+package io.warren.transport.nio;
+
+import io.warren.api.transport.Listener;
+import io.warren.api.transport.NetworkRuntime.HandlerFactory;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A listening socket, accepted without blocking on one event loop (the acceptor loop); each accepted socket is
+ * handed to the next loop of the runtime, round robin, where its handler is created. When accept() fails (out of
+ * file descriptors, typically) the listener stops accepting for {@link LoopConfig#acceptRetryDelay()} rather than
+ * spin on a socket that stays ready.
+ */
+final class NioListener implements Listener, Selectable {
+    private static final Logger log = LoggerFactory.getLogger(NioListener.class);
+
+    private final NioRuntime runtime;
+    private final NioEventLoop acceptLoop;
+    private final ServerSocketChannel server;
+    private final InetSocketAddress address;
+    private final HandlerFactory handlers;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private SelectionKey key; // loop only
+
+    private NioListener(NioRuntime runtime, NioEventLoop acceptLoop, ServerSocketChannel server,
+            InetSocketAddress address, HandlerFactory handlers) {
+        this.runtime = runtime;
+        this.acceptLoop = acceptLoop;
+        this.server = server;
+        this.address = address;
+        this.handlers = handlers;
+    }
+
+    /** Binds now (so that the caller gets the error) and starts accepting on {@code acceptLoop}. */
+    static NioListener open(NioRuntime runtime, NioEventLoop acceptLoop, InetSocketAddress address, int backlog,
+            HandlerFactory handlers) throws IOException {
+        ServerSocketChannel server = ServerSocketChannel.open();
+        try {
+            server.configureBlocking(false);
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            server.bind(address, backlog);
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            String message = "cannot listen on " + Addresses.format(address) + ": " + e.getMessage();
+            IOException wrapped = e instanceof BindException ? new BindException(message) : new IOException(message);
+            wrapped.initCause(e);
+            throw wrapped;
+        }
+        NioListener listener = new NioListener(runtime, acceptLoop, server,
+                (InetSocketAddress) server.getLocalAddress(), handlers);
+        try {
+            acceptLoop.execute(listener::register);
+        } catch (RejectedExecutionException e) {
+            server.close();
+            throw new IOException("cannot listen on " + Addresses.format(address) + ": transport shut down", e);
+        }
+        log.info("listening on {}", Addresses.format(listener.address));
+        return listener;
+    }
+
+    private void register() {
+        if (closed.get()) {
+            return;
+        }
+        try {
+            key = server.register(acceptLoop.selector(), SelectionKey.OP_ACCEPT, this);
+        } catch (IOException e) {
+            log.error("cannot accept on {}; closing the listener", Addresses.format(address), e);
+            close();
+        }
+    }
+
+    @Override
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            acceptLoop.execute(this::closeOnLoop);
+        } catch (RejectedExecutionException e) {
+            closeOnLoop(); // the loop is gone: nobody else touches the channel
+        }
+    }
+
+    private void closeOnLoop() {
+        if (key != null) {
+            key.cancel();
+        }
+        try {
+            server.close();
+        } catch (IOException e) {
+            log.warn("closing the listener on {} failed", Addresses.format(address), e);
+        }
+        log.info("stopped listening on {}", Addresses.format(address));
+    }
+
+    @Override
+    public void onSelected(int readyOps) {
+        for (int i = 0; i < acceptLoop.config().acceptsPerWakeup() && !closed.get(); i++) {
+            SocketChannel channel;
+            try {
+                channel = server.accept();
+            } catch (IOException e) {
+                pauseAccepting(e);
+                return;
+            }
+            if (channel == null) {
+                return;
+            }
+            runtime.dispatchAccepted(channel, handlers);
+        }
+    }
+
+    private void pauseAccepting(IOException e) {
+        long millis = acceptLoop.config().acceptRetryDelay().toMillis();
+        log.warn("accept on {} failed; retrying in {} ms", Addresses.format(address), millis, e);
+        key.interestOps(0);
+        acceptLoop.schedule(() -> {
+            if (!closed.get() && key.isValid()) {
+                key.interestOps(SelectionKey.OP_ACCEPT);
+            }
+        }, millis, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void onFailure(Throwable failure) {
+        log.error("listener on {} failed; closing it", Addresses.format(address), failure);
+        closed.set(true);
+        closeOnLoop();
+    }
+
+    @Override
+    public void onLoopShutdown(Throwable cause) {
+        closed.set(true);
+        closeOnLoop();
+    }
+
+    @Override
+    public String toString() {
+        return "listener " + Addresses.format(address);
+    }
+}

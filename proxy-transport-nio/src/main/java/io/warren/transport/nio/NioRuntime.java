@@ -1,0 +1,168 @@
+package io.warren.transport.nio;
+
+import io.warren.api.transport.ConnectionHandler;
+import io.warren.api.transport.EventLoop;
+import io.warren.api.transport.Listener;
+import io.warren.api.transport.NetworkRuntime;
+import io.warren.api.transport.TransportSettings;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A started NIO transport: {@code eventLoops} selector threads (one per processor by default), the listeners (each
+ * accepting on loop 0 and handing connections to the loops round robin) and outgoing connects.
+ */
+final class NioRuntime implements NetworkRuntime {
+    private static final Logger log = LoggerFactory.getLogger(NioRuntime.class);
+    private static final long JOIN_MILLIS = 30_000;
+
+    private final TransportSettings settings;
+    private final List<NioEventLoop> loops;
+    private final List<EventLoop> loopView;
+    private final Set<NioListener> listeners = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger nextLoop = new AtomicInteger();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private NioRuntime(TransportSettings settings, List<NioEventLoop> loops) {
+        this.settings = settings;
+        this.loops = List.copyOf(loops);
+        this.loopView = List.copyOf(loops);
+    }
+
+    static NioRuntime start(TransportSettings settings, LoopConfig config) throws IOException {
+        int count = settings.eventLoops() == 0 ? Runtime.getRuntime().availableProcessors() : settings.eventLoops();
+        List<NioEventLoop> loops = new ArrayList<>(count);
+        try {
+            for (int i = 0; i < count; i++) {
+                loops.add(new NioEventLoop(i, config));
+            }
+        } catch (IOException e) {
+            loops.forEach(NioEventLoop::closeUnstarted);
+            throw new IOException("cannot open " + count + " selectors: " + e.getMessage(), e);
+        }
+        loops.forEach(NioEventLoop::start);
+        log.info("nio transport started with {} event loops", count);
+        return new NioRuntime(settings, loops);
+    }
+
+    @Override
+    public Listener listen(InetSocketAddress address, HandlerFactory handlers) throws IOException {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(handlers, "handlers");
+        checkOpen();
+        NioListener listener = NioListener.open(this, loops.get(0), address, settings.acceptBacklog(), handlers);
+        listeners.add(listener);
+        if (closed.get()) {
+            listener.close(); // close() ran meanwhile and may have missed it
+        }
+        return listener;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException if {@code loop} is not one of {@link #eventLoops()}
+     * @throws RejectedExecutionException if this runtime is closed
+     */
+    @Override
+    public void connect(InetSocketAddress address, EventLoop loop, ConnectionHandler handler) {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(handler, "handler");
+        NioEventLoop own = ownLoop(loop);
+        checkOpen();
+        NioConnection c = NioConnection.outgoing(own, address, handler, settings.writeHighWaterMark(),
+                settings.writeLowWaterMark());
+        own.execute(() -> c.startConnect(settings.connectTimeout()));
+    }
+
+    @Override
+    public List<EventLoop> eventLoops() {
+        return loopView;
+    }
+
+    /** Configures an accepted socket and hands it to the next loop. Called on the acceptor loop. */
+    void dispatchAccepted(SocketChannel channel, HandlerFactory handlers) {
+        NioEventLoop loop = loops.get(Math.floorMod(nextLoop.getAndIncrement(), loops.size()));
+        NioConnection connection;
+        try {
+            NioConnection.configure(channel);
+            connection = NioConnection.accepted(loop, channel, settings.writeHighWaterMark(),
+                    settings.writeLowWaterMark());
+        } catch (IOException e) {
+            log.debug("dropping an accepted connection that failed at once: {}", e.toString());
+            closeQuietly(channel);
+            return;
+        }
+        try {
+            loop.execute(() -> connection.openAccepted(handlers));
+        } catch (RejectedExecutionException e) {
+            closeQuietly(channel); // shutting down: no handler exists yet, so nobody to tell
+        }
+    }
+
+    /**
+     * Closes the listeners, then each loop closes its connections (handlers get {@code onClose} with an
+     * {@code IOException("transport shut down")}) and stops; waits for the loop threads unless called on one of them.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        listeners.forEach(NioListener::close);
+        listeners.clear();
+        loops.forEach(NioEventLoop::shutdown);
+        boolean interrupted = false;
+        for (NioEventLoop loop : loops) {
+            if (loop.inEventLoop()) {
+                continue; // it stops once the current task returns
+            }
+            try {
+                if (!loop.awaitTermination(JOIN_MILLIS)) {
+                    log.warn("{} did not stop within {} ms (a handler is blocking it?)", loop, JOIN_MILLIS);
+                }
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        log.info("nio transport stopped");
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new RejectedExecutionException("the nio transport is closed");
+        }
+    }
+
+    private NioEventLoop ownLoop(EventLoop loop) {
+        Objects.requireNonNull(loop, "loop");
+        for (NioEventLoop own : loops) {
+            if (own == loop) {
+                return own;
+            }
+        }
+        throw new IllegalArgumentException(loop + " is not an event loop of this runtime");
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+    }
+}
