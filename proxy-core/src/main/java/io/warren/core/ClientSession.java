@@ -11,6 +11,7 @@ import io.warren.api.transport.EventLoop;
 import io.warren.codec.AmqpMethod;
 import io.warren.codec.BasicMethod;
 import io.warren.codec.ChannelMethod;
+import io.warren.codec.ConfirmMethod;
 import io.warren.codec.ConnectionMethod;
 import io.warren.codec.ContentHeader;
 import io.warren.codec.ExchangeMethod;
@@ -120,6 +121,7 @@ final class ClientSession implements ConnectionHandler {
     @Override
     public void onRead(Connection connection, ByteBuffer data) {
         lastReadNanos = System.nanoTime();
+        engine.stats().clientBytesReceived(data.remaining());
         if (suspended) {
             stashRemaining(data);
             return;
@@ -172,6 +174,7 @@ final class ClientSession implements ConnectionHandler {
                 if (frame == null) {
                     break;
                 }
+                engine.stats().clientFrameReceived();
                 if (state == State.CLOSING) {
                     awaitCloseOk(frame);
                 } else {
@@ -547,7 +550,7 @@ final class ClientSession implements ConnectionHandler {
                             write(Frames.method(link.clientChannel, new ChannelMethod.CloseOk()));
                         }
                         sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
-                        links.remove(link.clientChannel);
+                        detach(link);
                         if (link.closeSentUpstream) {
                             link.state = ChannelLink.State.RELEASING; // the broker's close-ok frees the slot
                         } else {
@@ -563,7 +566,7 @@ final class ClientSession implements ConnectionHandler {
                         if (method instanceof ChannelMethod.Close) {
                             write(Frames.method(link.clientChannel, new ChannelMethod.CloseOk()));
                         }
-                        links.remove(link.clientChannel);
+                        detach(link);
                         releaseUpstream(link);
                     }
                 }
@@ -581,7 +584,34 @@ final class ClientSession implements ConnectionHandler {
         }
     }
 
+    /**
+     * How long a client waits for a channel whose scrub is about to finish before Warren opens a new one: long
+     * enough for a local broker's barrier round trip, far shorter than a remote one's.
+     */
+    private static final long SCRUB_WAIT_MILLIS = 10;
+
     private void openChannel(int channel) {
+        ChannelLink lent = engine.pools().lendIdle(keyed, this, channel);
+        if (lent != null) {
+            attach(lent);
+            return;
+        }
+        KeyPool.ScrubWaiter waiter = engine.pools().awaitScrub(keyed, this, channel);
+        if (waiter != null) {
+            suspend();
+            loop.schedule(() -> {
+                if (engine.pools().cancelScrubWait(keyed, waiter) && isReading()) {
+                    openFreshChannel(channel);
+                    flushOut();
+                    resume();
+                }
+            }, SCRUB_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            return;
+        }
+        openFreshChannel(channel);
+    }
+
+    private void openFreshChannel(int channel) {
         ChannelLink link = engine.pools().openChannel(keyed, home, this, channel);
         if (link == null) {
             // Every upstream connection of this key is full: wait for a new one (pipelined frames are stashed).
@@ -619,7 +649,9 @@ final class ClientSession implements ConnectionHandler {
     private void attach(ChannelLink link) {
         links.put(link.clientChannel, link);
         engine.stats().clientChannelOpened();
-        append(link.upstream, Frames.method(link.upstreamChannel, new ChannelMethod.Open("")));
+        if (!link.lent) {
+            append(link.upstream, Frames.method(link.upstreamChannel, new ChannelMethod.Open("")));
+        }
         write(Frames.method(link.clientChannel, new ChannelMethod.OpenOk(LongString.EMPTY)));
     }
 
@@ -724,10 +756,32 @@ final class ClientSession implements ConnectionHandler {
             throw new ProtocolException(ReplyCode.CHANNEL_ERROR, "second 'channel.open' seen", 20, 10);
         }
         if (method instanceof ChannelMethod.Close) {
+            boolean reusable = link.tracker.mayReuse();
+            engine.stats().reuseDecided(reusable);
+            if (reusable) {
+                // Answered here: the client waits for no upstream round trip, and the channel is scrubbed.
+                write(Frames.method(link.clientChannel, new ChannelMethod.CloseOk()));
+                detach(link);
+                scrub(link);
+                return;
+            }
             link.state = ChannelLink.State.CLIENT_CLOSING;
             link.closeSentUpstream = true;
             appendFrame(link, frame);
             return;
+        }
+        if (link.lent && !link.declaredQueue && usesLastDeclaredQueue(method)) {
+            // The previous borrower's last declared queue must not leak: answer as a fresh channel would.
+            closeChannelLocally(link, ReplyCode.NOT_FOUND, "no previously declared queue", method.classId(),
+                    method.methodId());
+            return;
+        }
+        if (method instanceof ConfirmMethod.Select select && confirmLocally(link, select)) {
+            return;
+        }
+        link.untouched = false;
+        if (SyncMethods.expectsReply(method)) {
+            link.pendingSync++;
         }
         if (method instanceof ChannelMethod.CloseOk) {
             hardError(HardError.unimplementedMethod(method.classId(), method.methodId())); // as RabbitMQ answers
@@ -735,6 +789,7 @@ final class ClientSession implements ConnectionHandler {
         }
         link.tracker.onClientMethod(method);
         if (method instanceof QueueMethod.Declare declare) {
+            link.declaredQueue = true;
             if (declare.nowait()) {
                 if (declare.exclusive() && !declare.passive() && !declare.queue().isEmpty()) {
                     exclusiveQueues.add(declare.queue());
@@ -751,6 +806,41 @@ final class ClientSession implements ConnectionHandler {
             return;
         }
         appendFrame(link, frame);
+    }
+
+    /**
+     * confirm.select on a channel already in confirm mode is answered here; on an untouched channel, a scrubbed
+     * confirm-mode channel from the pool replaces it (and it goes back to the pool as it is).
+     *
+     * @return whether the method was fully handled here
+     */
+    private boolean confirmLocally(ChannelLink link, ConfirmMethod.Select select) {
+        if (link.confirmMode) {
+            link.tracker.onClientMethod(select);
+            link.untouched = false;
+            if (!select.nowait()) {
+                write(Frames.method(link.clientChannel, new ConfirmMethod.SelectOk()));
+            }
+            return true;
+        }
+        if (link.untouched && link.isUsable()) {
+            ChannelLink swapped = engine.pools().lendConfirmChannel(keyed, this, link.clientChannel);
+            if (swapped != null) {
+                links.put(link.clientChannel, swapped);
+                link.state = ChannelLink.State.IDLE;
+                if (!engine.pools().offerIdle(keyed, link)) {
+                    releaseUpstream(link);
+                }
+                swapped.tracker.onClientMethod(select);
+                swapped.untouched = false;
+                if (!select.nowait()) {
+                    write(Frames.method(link.clientChannel, new ConfirmMethod.SelectOk()));
+                }
+                return true;
+            }
+        }
+        link.confirmMode = true;
+        return false;
     }
 
     /** Hard errors that depend on what this client did on the channel (docs/hard-errors.md). */
@@ -814,6 +904,7 @@ final class ClientSession implements ConnectionHandler {
             out.target = upstream;
         }
         out.bytes.append(frame);
+        engine.stats().upstreamFrameSent();
     }
 
     private void appendFrame(ChannelLink link, Frame frame) {
@@ -825,9 +916,11 @@ final class ClientSession implements ConnectionHandler {
             out.target = link.upstream;
         }
         Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), out.bytes);
+        engine.stats().upstreamFrameSent();
     }
 
     private void appendMessageFrame(ChannelLink link, Frame frame) {
+        engine.stats().upstreamFrameSent();
         MessageAssembly message = link.message;
         if (message.held != null) {
             Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), message.held);
@@ -864,6 +957,9 @@ final class ClientSession implements ConnectionHandler {
             out.bytes.append(whole);
         }
         message.reset();
+        if (link.confirmMode) {
+            link.recordPublish();
+        }
         engine.stats().messagePublished();
     }
 
@@ -949,6 +1045,8 @@ final class ClientSession implements ConnectionHandler {
                     && inspectFromUpstream(link, data, at);
             if (!forward && link.state == ChannelLink.State.RELEASING) {
                 inspectWhileReleasing(link, data, at);
+            } else if (!forward && link.state == ChannelLink.State.SCRUBBING) {
+                inspectWhileScrubbing(link, data, at);
             }
             boolean split = forward && FramePeek.type(data, at) == FrameType.BODY && size > frameMax;
             if ((!forward || split) && kept == null) {
@@ -971,7 +1069,7 @@ final class ClientSession implements ConnectionHandler {
         if (state == State.OPEN || state == State.CLOSING) {
             ByteBuffer toClient = kept == null ? data : kept.take();
             if (toClient.hasRemaining() && state == State.OPEN) {
-                write(toClient);
+                write(toClient, frameLinks.size());
             }
         }
         flushOut();
@@ -1013,7 +1111,7 @@ final class ClientSession implements ConnectionHandler {
                     if (link.state == ChannelLink.State.LOCAL_CLOSING) {
                         // The client is already told; answer the broker ourselves.
                         sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
-                        links.remove(link.clientChannel);
+                        detach(link);
                         freeSlot(link);
                         return false;
                     }
@@ -1023,7 +1121,7 @@ final class ClientSession implements ConnectionHandler {
                 }
                 case ChannelMethod.CloseOk.METHOD_ID -> {
                     if (link.state == ChannelLink.State.CLIENT_CLOSING) {
-                        links.remove(link.clientChannel);
+                        detach(link);
                         freeSlot(link);
                         return true;
                     }
@@ -1036,6 +1134,23 @@ final class ClientSession implements ConnectionHandler {
                 default -> {
                     return link.isUsable();
                 }
+            }
+        }
+        if (SyncMethods.isReply(classId, methodId) && link.pendingSync > 0) {
+            link.pendingSync--;
+        }
+        if (isConfirm(classId, methodId) && link.confirmMode) {
+            int tagAt = at + FrameType.HEADER_SIZE + 4;
+            long tag = data.getLong(tagAt);
+            link.confirmed(tag, (data.get(tagAt + 8) & 1) != 0);
+            if (link.confirmTagOffset > 0) {
+                data.putLong(tagAt, tag - link.confirmTagOffset); // the borrower counts its own tags from 1
+            }
+        }
+        if (classId == ChannelMethod.Flow.CLASS_ID && methodId == ChannelMethod.Flow.METHOD_ID) {
+            AmqpMethod flow = decodeAt(data, at);
+            if (flow != null) {
+                link.tracker.onServerMethod(flow);
             }
         }
         if (classId == QueueMethod.Declare.CLASS_ID && methodId == QueueMethod.DeclareOk.METHOD_ID) {
@@ -1052,6 +1167,7 @@ final class ClientSession implements ConnectionHandler {
         if (classId == BasicMethod.Cancel.CLASS_ID && methodId == BasicMethod.Cancel.METHOD_ID) {
             if (decodeAt(data, at) instanceof BasicMethod.Cancel cancel) {
                 link.consumerTags.remove(cancel.consumerTag());
+                link.tracker.onServerMethod(cancel);
             }
             if (!capabilities.consumerCancelNotify()) {
                 return false; // the broker would not have sent it to a client that did not ask for it
@@ -1110,6 +1226,7 @@ final class ClientSession implements ConnectionHandler {
         links.values().removeIf(link -> {
             if (link.upstream == upstream) {
                 link.state = ChannelLink.State.CLOSED;
+                engine.stats().clientChannelClosed();
                 return true;
             }
             return false;
@@ -1198,14 +1315,16 @@ final class ClientSession implements ConnectionHandler {
             engine.pools().cancelWaits(keyed, this);
         }
         List<ChannelLink> all = new ArrayList<>(links.values());
-        links.clear();
+        for (ChannelLink link : all) {
+            detach(link);
+        }
         if (!exclusiveQueues.isEmpty() && keyed != null) {
             deleteExclusiveQueues();
         }
         for (ChannelLink link : all) {
-            link.message.reset();
             switch (link.state) {
-                case OPENING, OPEN, LOCAL_CLOSING -> releaseUpstream(link);
+                case OPENING, OPEN -> retire(link);
+                case LOCAL_CLOSING -> releaseUpstream(link);
                 case SERVER_CLOSING -> {
                     sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
                     if (link.closeSentUpstream) {
@@ -1254,7 +1373,125 @@ final class ClientSession implements ConnectionHandler {
         link.closeSentUpstream = true;
         append(link.upstream, Frames.method(link.upstreamChannel,
                 new ChannelMethod.Close(ReplyCode.REPLY_SUCCESS.code(), "client closed", 0, 0)));
-        engine.stats().clientChannelClosed();
+    }
+
+    /** The client's channel ends (its number may be opened again); the upstream channel lives on as it must. */
+    private void detach(ChannelLink link) {
+        if (links.remove(link.clientChannel, link)) {
+            engine.stats().clientChannelClosed();
+        }
+    }
+
+    // ---------------------------------------------------------------- channel reuse (DESIGN.md invariant 4)
+
+    /**
+     * Cleans a channel the policy allows to lend again: the partial message (never sent upstream) is dropped,
+     * then basic.qos twice resets both prefetch limits and acts as the barrier: its -ok can only come after every
+     * earlier reply, return and channel error of the old client. Outstanding confirms must arrive too.
+     */
+    private void scrub(ChannelLink link) {
+        if (inlineMessage == link) {
+            abandonMessage(link);
+        }
+        link.message.reset();
+        link.state = ChannelLink.State.SCRUBBING;
+        engine.pools().scrubStarted(keyed, link);
+        link.scrubOksNeeded = link.pendingSync + 2;
+        append(link.upstream, Frames.method(link.upstreamChannel, new BasicMethod.Qos(0, 0, false)));
+        append(link.upstream, Frames.method(link.upstreamChannel, new BasicMethod.Qos(0, 0, true)));
+        link.scrubTimer = loop.schedule(() -> scrubFailed(link, "timeout"),
+                engine.config().scrubTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** What the broker sends on a channel being scrubbed: counted or dropped, never shown to anyone. */
+    private void inspectWhileScrubbing(ChannelLink link, ByteBuffer data, int at) {
+        if (FramePeek.type(data, at) != FrameType.METHOD) {
+            return; // content of a basic.return: dropped
+        }
+        int classId = FramePeek.classId(data, at);
+        int methodId = FramePeek.methodId(data, at);
+        if (classId == ChannelMethod.Close.CLASS_ID && methodId == ChannelMethod.Close.METHOD_ID) {
+            // A late channel error of the old client: the channel is not reused.
+            sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+            link.scrubTimer.cancel();
+            engine.pools().scrubEnded(keyed, link);
+            engine.stats().scrubFailed("channel_error");
+            freeSlot(link);
+            return;
+        }
+        if (isConfirm(classId, methodId)) {
+            link.confirmed(data.getLong(at + FrameType.HEADER_SIZE + 4),
+                    (data.get(at + FrameType.HEADER_SIZE + 12) & 1) != 0);
+        } else if (SyncMethods.isReply(classId, methodId)) {
+            link.scrubOksNeeded--;
+        }
+        if (link.scrubOksNeeded <= 0 && !link.hasUnconfirmed()) {
+            link.scrubTimer.cancel();
+            link.pendingSync = 0;
+            link.state = ChannelLink.State.IDLE;
+            if (engine.pools().offerIdle(keyed, link)) {
+                engine.stats().scrubSucceeded();
+            } else {
+                engine.pools().scrubEnded(keyed, link);
+                engine.stats().scrubFailed("pool_full");
+                releaseUpstream(link);
+                flushOut();
+            }
+        }
+    }
+
+    private static boolean isConfirm(int classId, int methodId) {
+        return classId == BasicMethod.Ack.CLASS_ID
+                && (methodId == BasicMethod.Ack.METHOD_ID || methodId == BasicMethod.Nack.METHOD_ID);
+    }
+
+    private void scrubFailed(ChannelLink link, String reason) {
+        if (link.state != ChannelLink.State.SCRUBBING) {
+            return;
+        }
+        engine.stats().scrubFailed(reason);
+        engine.pools().scrubEnded(keyed, link);
+        releaseUpstream(link);
+        flushOut();
+    }
+
+    /** An idle channel of ours expired in the pool: close it upstream. */
+    void releaseIdle(ChannelLink link) {
+        if (link.state == ChannelLink.State.IDLE) {
+            releaseUpstream(link);
+            flushOut();
+        }
+    }
+
+    /** Ends a link the client is done with: scrubbed for reuse when the policy allows, else closed upstream. */
+    private void retire(ChannelLink link) {
+        if (link.message.inProgress()) {
+            // Nothing of the half message went upstream (messages go whole), but a client that died mid-message
+            // is a client whose channel we would rather not vouch for.
+            engine.stats().scrubFailed("partial_message");
+            link.message.reset();
+            releaseUpstream(link);
+        } else if (reused(link)) {
+            scrub(link);
+        } else {
+            releaseUpstream(link);
+        }
+    }
+
+    private boolean reused(ChannelLink link) {
+        boolean reusable = link.tracker.mayReuse();
+        engine.stats().reuseDecided(reusable);
+        return reusable;
+    }
+
+    /** RabbitMQ methods whose empty queue name means "the queue last declared on this channel". */
+    private static boolean usesLastDeclaredQueue(AmqpMethod m) {
+        return (m instanceof QueueMethod.Bind b && b.queue().isEmpty())
+                || (m instanceof QueueMethod.Unbind u && u.queue().isEmpty())
+                || (m instanceof QueueMethod.Purge p && p.queue().isEmpty())
+                || (m instanceof QueueMethod.Delete d && d.queue().isEmpty())
+                || (m instanceof BasicMethod.Consume c && c.queue().isEmpty())
+                || (m instanceof BasicMethod.Get g && g.queue().isEmpty());
     }
 
     private void freeSlot(ChannelLink link) {
@@ -1266,8 +1503,15 @@ final class ClientSession implements ConnectionHandler {
 
     // ---------------------------------------------------------------- writing and heartbeats
 
+    /** Writes one generated frame (or the protocol header) to the client. */
     void write(ByteBuffer bytes) {
+        write(bytes, 1);
+    }
+
+    private void write(ByteBuffer bytes, int frames) {
         lastWriteNanos = System.nanoTime();
+        engine.stats().clientBytesSent(bytes.remaining());
+        engine.stats().clientFramesSent(frames);
         conn.write(bytes);
     }
 

@@ -26,12 +26,31 @@ final class KeyPool {
     private final List<UpstreamConnection> connections = new ArrayList<>(2);
     private final List<ClientSession> authWaiters = new ArrayList<>();
     private final ArrayDeque<ChannelWaiter> channelWaiters = new ArrayDeque<>();
+    /** Scrubbed channels ready to lend, most recently returned last (lent first: keeps few channels warm). */
+    private final ArrayDeque<ChannelLink> idlePlain = new ArrayDeque<>();
+    private final ArrayDeque<ChannelLink> idleConfirm = new ArrayDeque<>();
+    /** Channels being scrubbed right now: one of them is usually about to come back. */
+    private final java.util.Set<ChannelLink> scrubbing = new java.util.HashSet<>();
+    /** Clients that asked for a channel while none was idle but some were being scrubbed. */
+    private final ArrayDeque<ScrubWaiter> scrubWaiters = new ArrayDeque<>();
     private int clients;
     private int consecutiveFailures;
     private long retryAtNanos;
     private UpstreamError lastError;
 
     private record ChannelWaiter(ClientSession session, int clientChannel) {}
+
+    /** A client waiting briefly for a scrubbed channel; {@code served} is guarded by the pool's lock. */
+    static final class ScrubWaiter {
+        final ClientSession session;
+        final int clientChannel;
+        boolean served;
+
+        ScrubWaiter(ClientSession session, int clientChannel) {
+            this.session = session;
+            this.clientChannel = clientChannel;
+        }
+    }
 
     KeyPool(ProxyEngine engine, KeyedCredentials keyed) {
         this.engine = engine;
@@ -77,6 +96,12 @@ final class KeyPool {
     /** A channel on a connection with room, preferring the client's own; null when all are full. */
     synchronized ChannelLink allocate(UpstreamConnection preferred, ClientSession session, int clientChannel,
             boolean internal) {
+        if (!internal) {
+            ChannelLink lent = lend(idlePlain, session, clientChannel);
+            if (lent != null) {
+                return lent;
+            }
+        }
         if (preferred != null && connections.contains(preferred)) {
             ChannelLink link = preferred.allocate(session, clientChannel, internal);
             if (link != null) {
@@ -100,6 +125,109 @@ final class KeyPool {
         if (!hasConnecting()) {
             dial(session.loop(), null, session.loginKey());
         }
+    }
+
+    /** A scrubbed plain channel, or null when none is idle. */
+    synchronized ChannelLink lendIdle(ClientSession session, int clientChannel) {
+        return lend(idlePlain, session, clientChannel);
+    }
+
+    /**
+     * Registers a client to be handed the next plain channel whose scrub completes; null when no scrub is under
+     * way (then the caller opens a new channel at once).
+     */
+    synchronized ScrubWaiter awaitScrub(ClientSession session, int clientChannel) {
+        if (scrubbing.isEmpty()) {
+            return null;
+        }
+        ScrubWaiter w = new ScrubWaiter(session, clientChannel);
+        scrubWaiters.add(w);
+        return w;
+    }
+
+    /** Gives up waiting; true if the waiter had not been served (the caller then opens a channel itself). */
+    synchronized boolean cancelScrubWait(ScrubWaiter w) {
+        scrubWaiters.remove(w);
+        boolean unserved = !w.served;
+        w.served = true;
+        return unserved;
+    }
+
+    synchronized void scrubStarted(ChannelLink link) {
+        scrubbing.add(link);
+    }
+
+    synchronized void scrubEnded(ChannelLink link) {
+        scrubbing.remove(link);
+    }
+
+    /** Lends a scrubbed confirm-mode channel to a client that asked for confirm.select; null if none. */
+    synchronized ChannelLink lendConfirmChannel(ClientSession session, int clientChannel) {
+        return lend(idleConfirm, session, clientChannel);
+    }
+
+    private ChannelLink lend(ArrayDeque<ChannelLink> idle, ClientSession session, int clientChannel) {
+        ChannelLink old;
+        while ((old = idle.pollLast()) != null) {
+            engine.stats().idleChannelUnpooled();
+            ChannelLink link = old.upstream.lend(old, session, clientChannel);
+            if (link != null) {
+                return link;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Takes a scrubbed channel into the idle pool.
+     *
+     * @return false when the pool is full or the connection is going: the caller closes the channel instead
+     */
+    synchronized boolean offerIdle(ChannelLink link) {
+        scrubbing.remove(link);
+        if (!link.confirmMode && link.upstream.state() == UpstreamConnection.State.READY) {
+            ScrubWaiter w;
+            while ((w = scrubWaiters.poll()) != null) {
+                ChannelLink lent = link.upstream.lend(link, w.session, w.clientChannel);
+                if (lent == null) {
+                    scrubWaiters.addFirst(w);
+                    break;
+                }
+                w.served = true;
+                ClientSession s = w.session;
+                s.loop().execute(() -> s.channelAllocated(lent));
+                return true;
+            }
+        }
+        if (idlePlain.size() + idleConfirm.size() >= engine.config().maxIdleChannelsPerKey()
+                || link.upstream.state() != UpstreamConnection.State.READY || !connections.contains(link.upstream)) {
+            return false;
+        }
+        link.idleSinceNanos = System.nanoTime();
+        (link.confirmMode ? idleConfirm : idlePlain).addLast(link);
+        engine.stats().idleChannelPooled();
+        return true;
+    }
+
+    /** Removes and returns the idle channels of {@code c} that waited longer than the idle channel timeout. */
+    synchronized List<ChannelLink> expireIdle(UpstreamConnection c, long now) {
+        long timeout = engine.config().idleChannelTimeout().toNanos();
+        List<ChannelLink> expired = new ArrayList<>(0);
+        for (ArrayDeque<ChannelLink> idle : List.of(idlePlain, idleConfirm)) {
+            idle.removeIf(link -> {
+                boolean old = link.upstream == c && now - link.idleSinceNanos >= timeout;
+                if (old) {
+                    expired.add(link);
+                    engine.stats().idleChannelUnpooled();
+                }
+                return old;
+            });
+        }
+        return expired;
+    }
+
+    synchronized int idleChannels() {
+        return idlePlain.size() + idleConfirm.size();
     }
 
     synchronized void cancelWaits(ClientSession session) {
@@ -140,6 +268,8 @@ final class KeyPool {
 
     synchronized void connectionFailed(UpstreamConnection c, UpstreamError error, boolean wasReady) {
         connections.remove(c);
+        dropIdleOf(c);
+        scrubbing.removeIf(link -> link.upstream == c);
         if (!wasReady) {
             consecutiveFailures++;
             long backoff = Math.min(MAX_BACKOFF_NANOS, MIN_BACKOFF_NANOS << Math.min(consecutiveFailures - 1, 6));
@@ -187,6 +317,23 @@ final class KeyPool {
             engine.pools().forget(keyed.key(), this);
         }
         return true;
+    }
+
+    /** Idle channels of a connection that is closing: nobody may borrow them any more. */
+    synchronized void dropIdle(UpstreamConnection c) {
+        dropIdleOf(c);
+    }
+
+    private void dropIdleOf(UpstreamConnection c) {
+        for (ArrayDeque<ChannelLink> idle : List.of(idlePlain, idleConfirm)) {
+            idle.removeIf(link -> {
+                if (link.upstream == c) {
+                    engine.stats().idleChannelUnpooled();
+                    return true;
+                }
+                return false;
+            });
+        }
     }
 
     synchronized List<UpstreamConnection> connections() {

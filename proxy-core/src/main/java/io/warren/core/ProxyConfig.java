@@ -23,6 +23,10 @@ import java.util.Objects;
  * @param maxMessageSize largest message body a client may publish; a message is held whole until its last frame
  *     arrives (so a client that vanishes mid-message never routes a partial one)
  * @param upstreamConnectTimeout how long dialing and authenticating upstream may take
+ * @param maxIdleChannelsPerKey how many scrubbed upstream channels each pool key keeps ready to lend
+ * @param idleChannelTimeout how long a scrubbed channel waits in the pool before it is closed upstream
+ * @param scrubTimeout how long the scrub of a returned channel may wait for outstanding confirms and its barrier
+ *     before the channel is closed instead of reused
  */
 public record ProxyConfig(
         InetSocketAddress listen,
@@ -36,7 +40,10 @@ public record ProxyConfig(
         Duration idleConnectionTimeout,
         Duration reauthInterval,
         long maxMessageSize,
-        Duration upstreamConnectTimeout) {
+        Duration upstreamConnectTimeout,
+        int maxIdleChannelsPerKey,
+        Duration idleChannelTimeout,
+        Duration scrubTimeout) {
 
     public static final int DEFAULT_PORT = 5673;
 
@@ -59,6 +66,12 @@ public record ProxyConfig(
             throw new IllegalArgumentException(
                     "maxUpstreamChannels must be within 1..65535, got " + maxUpstreamChannels);
         }
+        requirePositive("idleChannelTimeout", idleChannelTimeout);
+        requirePositive("scrubTimeout", scrubTimeout);
+        if (maxIdleChannelsPerKey < 0) {
+            throw new IllegalArgumentException("maxIdleChannelsPerKey must not be negative, got "
+                    + maxIdleChannelsPerKey);
+        }
         if (maxMessageSize < 1) {
             throw new IllegalArgumentException("maxMessageSize must be positive, got " + maxMessageSize);
         }
@@ -69,48 +82,151 @@ public record ProxyConfig(
 
     /** Defaults an operator gets without configuration, for the given upstream. */
     public static ProxyConfig defaults(InetSocketAddress upstream) {
-        return new ProxyConfig(
-                new InetSocketAddress("127.0.0.1", DEFAULT_PORT),
-                upstream,
-                Duration.ofSeconds(10),
-                Duration.ofSeconds(60),
-                Duration.ofSeconds(30),
-                131072,
-                2047,
-                2047,
-                Duration.ofMinutes(5),
-                Duration.ofSeconds(60),
-                128L * 1024 * 1024,
-                Duration.ofSeconds(10));
+        return builder(upstream).build();
+    }
+
+    public static Builder builder(InetSocketAddress upstream) {
+        return new Builder(upstream);
+    }
+
+    /** A builder starting from this configuration. */
+    public Builder toBuilder() {
+        Builder b = new Builder(upstream);
+        b.listen = listen;
+        b.handshakeTimeout = handshakeTimeout;
+        b.clientHeartbeat = clientHeartbeat;
+        b.upstreamHeartbeat = upstreamHeartbeat;
+        b.frameMax = frameMax;
+        b.clientChannelMax = clientChannelMax;
+        b.maxUpstreamChannels = maxUpstreamChannels;
+        b.idleConnectionTimeout = idleConnectionTimeout;
+        b.reauthInterval = reauthInterval;
+        b.maxMessageSize = maxMessageSize;
+        b.upstreamConnectTimeout = upstreamConnectTimeout;
+        b.maxIdleChannelsPerKey = maxIdleChannelsPerKey;
+        b.idleChannelTimeout = idleChannelTimeout;
+        b.scrubTimeout = scrubTimeout;
+        return b;
     }
 
     public ProxyConfig withListen(InetSocketAddress address) {
-        return new ProxyConfig(address, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
-                clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
-                upstreamConnectTimeout);
+        return toBuilder().listen(address).build();
     }
 
     public ProxyConfig withHeartbeats(Duration client, Duration upstreamInterval) {
-        return new ProxyConfig(listen, upstream, handshakeTimeout, client, upstreamInterval, frameMax,
-                clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
-                upstreamConnectTimeout);
+        return toBuilder().clientHeartbeat(client).upstreamHeartbeat(upstreamInterval).build();
     }
 
     public ProxyConfig withMaxUpstreamChannels(int max) {
-        return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
-                clientChannelMax, max, idleConnectionTimeout, reauthInterval, maxMessageSize, upstreamConnectTimeout);
+        return toBuilder().maxUpstreamChannels(max).build();
     }
 
     public ProxyConfig withHandshakeTimeout(Duration timeout) {
-        return new ProxyConfig(listen, upstream, timeout, clientHeartbeat, upstreamHeartbeat, frameMax,
-                clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
-                upstreamConnectTimeout);
+        return toBuilder().handshakeTimeout(timeout).build();
     }
 
     public ProxyConfig withIdleConnectionTimeout(Duration timeout) {
-        return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
-                clientChannelMax, maxUpstreamChannels, timeout, reauthInterval, maxMessageSize,
-                upstreamConnectTimeout);
+        return toBuilder().idleConnectionTimeout(timeout).build();
+    }
+
+    /** Builds a {@link ProxyConfig}; every field starts at its default. Validation happens in {@link #build()}. */
+    public static final class Builder {
+        private final InetSocketAddress upstream;
+        private InetSocketAddress listen = new InetSocketAddress("127.0.0.1", DEFAULT_PORT);
+        private Duration handshakeTimeout = Duration.ofSeconds(10);
+        private Duration clientHeartbeat = Duration.ofSeconds(60);
+        private Duration upstreamHeartbeat = Duration.ofSeconds(30);
+        private int frameMax = 131072;
+        private int clientChannelMax = 2047;
+        private int maxUpstreamChannels = 2047;
+        private Duration idleConnectionTimeout = Duration.ofMinutes(5);
+        private Duration reauthInterval = Duration.ofSeconds(60);
+        private long maxMessageSize = 128L * 1024 * 1024;
+        private Duration upstreamConnectTimeout = Duration.ofSeconds(10);
+        private int maxIdleChannelsPerKey = 64;
+        private Duration idleChannelTimeout = Duration.ofMinutes(5);
+        private Duration scrubTimeout = Duration.ofSeconds(5);
+
+        private Builder(InetSocketAddress upstream) {
+            this.upstream = Objects.requireNonNull(upstream, "upstream");
+        }
+
+        public Builder listen(InetSocketAddress v) {
+            listen = v;
+            return this;
+        }
+
+        public Builder handshakeTimeout(Duration v) {
+            handshakeTimeout = v;
+            return this;
+        }
+
+        public Builder clientHeartbeat(Duration v) {
+            clientHeartbeat = v;
+            return this;
+        }
+
+        public Builder upstreamHeartbeat(Duration v) {
+            upstreamHeartbeat = v;
+            return this;
+        }
+
+        public Builder frameMax(int v) {
+            frameMax = v;
+            return this;
+        }
+
+        public Builder clientChannelMax(int v) {
+            clientChannelMax = v;
+            return this;
+        }
+
+        public Builder maxUpstreamChannels(int v) {
+            maxUpstreamChannels = v;
+            return this;
+        }
+
+        public Builder idleConnectionTimeout(Duration v) {
+            idleConnectionTimeout = v;
+            return this;
+        }
+
+        public Builder reauthInterval(Duration v) {
+            reauthInterval = v;
+            return this;
+        }
+
+        public Builder maxMessageSize(long v) {
+            maxMessageSize = v;
+            return this;
+        }
+
+        public Builder upstreamConnectTimeout(Duration v) {
+            upstreamConnectTimeout = v;
+            return this;
+        }
+
+        public Builder maxIdleChannelsPerKey(int v) {
+            maxIdleChannelsPerKey = v;
+            return this;
+        }
+
+        public Builder idleChannelTimeout(Duration v) {
+            idleChannelTimeout = v;
+            return this;
+        }
+
+        public Builder scrubTimeout(Duration v) {
+            scrubTimeout = v;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the first invalid field */
+        public ProxyConfig build() {
+            return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
+                    clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
+                    upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout);
+        }
     }
 
     private static void requirePositive(String name, Duration d) {

@@ -162,9 +162,11 @@ final class UpstreamConnection implements ConnectionHandler {
     @Override
     public void onRead(Connection connection, ByteBuffer data) {
         lastReadNanos = System.nanoTime();
+        engine.stats().upstreamBytesReceived(data.remaining());
         try {
             Frame frame;
             while (state != State.CLOSED && (frame = decoder.next(data)) != null) {
+                engine.stats().upstreamFrameReceived();
                 if (state == State.READY || state == State.CLOSING) {
                     route(frame);
                 } else {
@@ -399,6 +401,28 @@ final class UpstreamConnection implements ConnectionHandler {
         return link;
     }
 
+    /**
+     * Gives an idle, scrubbed channel to a new client: a new link takes over the slot, inheriting the channel's
+     * confirm state. Returns null if the idle link no longer owns its slot.
+     */
+    synchronized ChannelLink lend(ChannelLink idle, ClientSession session, int clientChannel) {
+        if (state != State.READY || slots.get(idle.upstreamChannel) != idle) {
+            return null;
+        }
+        ChannelLink link = new ChannelLink(session, clientChannel, this, idle.upstreamChannel,
+                engine.policy().track(session.channelContext(idle.confirmMode)));
+        link.state = ChannelLink.State.OPEN;
+        link.lent = true;
+        link.confirmMode = idle.confirmMode;
+        link.publishSeq = idle.publishSeq;
+        link.confirmTagOffset = idle.publishSeq;
+        idle.state = ChannelLink.State.CLOSED; // the old owner is done with it
+        slots.set(idle.upstreamChannel, link);
+        members.add(session);
+        engine.stats().channelLent();
+        return link;
+    }
+
     /** Frees a slot once the broker and Warren both consider the channel closed. */
     void freeChannel(ChannelLink link) {
         synchronized (this) {
@@ -441,6 +465,7 @@ final class UpstreamConnection implements ConnectionHandler {
             return true;
         }
         lastWriteNanos = System.nanoTime();
+        engine.stats().upstreamBytesSent(bytes.remaining());
         return c.write(bytes);
     }
 
@@ -478,6 +503,9 @@ final class UpstreamConnection implements ConnectionHandler {
                         send(Frames.heartbeat());
                     }
                 }
+                for (ChannelLink expired : pool.expireIdle(UpstreamConnection.this, now)) {
+                    expired.session.loop().execute(() -> expired.session.releaseIdle(expired));
+                }
                 if (openChannels() == 0 && pool.mayCloseIdle(UpstreamConnection.this, idleExpired(now))) {
                     log.info("upstream {} has no channels and is idle or superseded, closing", id);
                     closeGracefully();
@@ -507,6 +535,9 @@ final class UpstreamConnection implements ConnectionHandler {
             return;
         }
         state = State.CLOSING;
+        if (pool != null) {
+            pool.dropIdle(this);
+        }
         send(Frames.method(0, new ConnectionMethod.Close(ReplyCode.REPLY_SUCCESS.code(), "Goodbye", 0, 0)));
         engine.stats().upstreamDisconnected(true);
         loop.schedule(() -> {

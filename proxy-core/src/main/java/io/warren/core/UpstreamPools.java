@@ -144,6 +144,47 @@ final class UpstreamPools {
         return pool(keyed).allocate(preferred, session, 0, true);
     }
 
+    ChannelLink lendIdle(KeyedCredentials keyed, ClientSession session, int clientChannel) {
+        return pool(keyed).lendIdle(session, clientChannel);
+    }
+
+    KeyPool.ScrubWaiter awaitScrub(KeyedCredentials keyed, ClientSession session, int clientChannel) {
+        return pool(keyed).awaitScrub(session, clientChannel);
+    }
+
+    boolean cancelScrubWait(KeyedCredentials keyed, KeyPool.ScrubWaiter w) {
+        return pool(keyed).cancelScrubWait(w);
+    }
+
+    void scrubStarted(KeyedCredentials keyed, ChannelLink link) {
+        pool(keyed).scrubStarted(link);
+    }
+
+    void scrubEnded(KeyedCredentials keyed, ChannelLink link) {
+        KeyPool pool = pools.get(keyed.key());
+        if (pool != null) {
+            pool.scrubEnded(link);
+        }
+    }
+
+    ChannelLink lendConfirmChannel(KeyedCredentials keyed, ClientSession session, int clientChannel) {
+        return pool(keyed).lendConfirmChannel(session, clientChannel);
+    }
+
+    boolean offerIdle(KeyedCredentials keyed, ChannelLink link) {
+        KeyPool pool = pools.get(keyed.key());
+        return pool != null && pool.offerIdle(link);
+    }
+
+    /** Scrubbed channels waiting to be lent, over every key. */
+    int idleChannels() {
+        int n = 0;
+        for (KeyPool pool : pools.values()) {
+            n += pool.idleChannels();
+        }
+        return n;
+    }
+
     void awaitChannel(KeyedCredentials keyed, ClientSession session, int clientChannel) {
         pool(keyed).awaitChannel(session, clientChannel);
     }

@@ -61,6 +61,11 @@ public final class WarrenProxy implements AutoCloseable {
         }
     }
 
+    /** For tests in this package: the engine's internals (reuse counters, pools). */
+    ProxyEngine engine() {
+        return engine;
+    }
+
     /** The bound listen address (with the real port when port 0 was configured). */
     public InetSocketAddress listenAddress() {
         return listener.address();

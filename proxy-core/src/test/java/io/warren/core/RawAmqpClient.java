@@ -71,6 +71,22 @@ final class RawAmqpClient implements AutoCloseable {
         expect(ChannelMethod.OpenOk.class);
     }
 
+    /** Closes a channel; methods the broker sent before its close-ok (returns, acks...) are skipped. */
+    void closeChannel(int channel) throws IOException {
+        sendMethod(channel, new ChannelMethod.Close(200, "bye", 0, 0));
+        AmqpMethod m;
+        while (!((m = nextMethod()) instanceof ChannelMethod.CloseOk)) {
+            if (m == null) {
+                throw new IOException("connection closed before channel.close-ok");
+            }
+        }
+    }
+
+    void closeConnection() throws IOException {
+        sendMethod(0, new ConnectionMethod.Close(200, "bye", 0, 0));
+        expect(ConnectionMethod.CloseOk.class);
+    }
+
     void publish(int channel, String exchange, String routingKey, byte[] body) throws IOException {
         sendMethod(channel, new BasicMethod.Publish(0, exchange, routingKey, false, false));
         sendHeader(channel, body.length);
@@ -195,6 +211,16 @@ final class RawAmqpClient implements AutoCloseable {
         } catch (IOException e) {
             return true; // reset
         }
+    }
+
+    /**
+     * Ends the connection with a FIN without any AMQP close and without reading what the peer sent: everything
+     * written so far reaches the peer (a plain close with unread input would send a reset instead).
+     */
+    void vanish() throws IOException {
+        socket.shutdownOutput();
+        closedWithin(Duration.ofSeconds(10));
+        socket.close();
     }
 
     /** Drops the TCP connection with a reset, as a killed process would. */

@@ -2,6 +2,9 @@ package io.warren.api.transport;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.security.cert.Certificate;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * One TCP (or TLS) connection, owned by one {@link EventLoop}. Every method is safe to call from any thread;
@@ -40,4 +43,22 @@ public interface Connection {
     void abort();
 
     boolean isOpen();
+
+    /** Whether this connection is TLS (its handshake is complete by the time the handler's onOpen runs). */
+    default boolean isTls() {
+        return false;
+    }
+
+    /**
+     * The certificate chain the peer presented in the TLS handshake, leaf first: the broker's for an outgoing
+     * connection, the client's for an accepted one (empty when the client sent none, and for plain connections).
+     */
+    default List<Certificate> peerCertificates() {
+        return List.of();
+    }
+
+    /** The negotiated TLS protocol ("TLSv1.3", "TLSv1.2"); empty for plain connections. */
+    default Optional<String> tlsProtocol() {
+        return Optional.empty();
+    }
 }

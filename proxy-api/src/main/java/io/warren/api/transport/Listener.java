@@ -1,6 +1,8 @@
 package io.warren.api.transport;
 
 import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.Optional;
 
 /** A bound listening socket. */
 public interface Listener extends AutoCloseable {
@@ -10,4 +12,14 @@ public interface Listener extends AutoCloseable {
     /** Stops accepting; connections already accepted stay open. Idempotent. */
     @Override
     void close();
+
+    /** Whether connections accepted here speak TLS. */
+    default boolean isTls() {
+        return false;
+    }
+
+    /** For a TLS listener, when its (leaf) certificate expires: export it as a metric. Empty for plain listeners. */
+    default Optional<Instant> certificateNotAfter() {
+        return Optional.empty();
+    }
 }

@@ -22,6 +22,40 @@ public interface NetworkRuntime extends AutoCloseable {
      */
     void connect(InetSocketAddress address, EventLoop loop, ConnectionHandler handler);
 
+    /**
+     * Listens for TLS connections: like {@link #listen(InetSocketAddress, HandlerFactory)}, but each accepted
+     * connection first completes a TLS handshake; only then is a handler created (a client that fails the handshake
+     * never reaches {@code handlers}; it is counted in {@link #tlsStats()}). A client that has not completed the
+     * handshake within the connect timeout of the transport settings is dropped.
+     *
+     * @throws TlsConfigException when the certificate, key or client CA file cannot be used (message names the file)
+     * @throws IOException when the address cannot be bound; the message names the address
+     * @throws UnsupportedOperationException when this transport has no TLS
+     */
+    default Listener listen(InetSocketAddress address, HandlerFactory handlers, TlsServerSettings tls)
+            throws IOException {
+        throw new UnsupportedOperationException(getClass().getName() + " does not support TLS listeners");
+    }
+
+    /**
+     * Dials {@code address} and performs a TLS handshake as a client, without blocking, on {@code loop}.
+     * {@link ConnectionHandler#onOpen} is called once the handshake is complete; the connect timeout covers connect
+     * and handshake. On failure {@link ConnectionHandler#onClose} gets a cause whose message says why in operator
+     * terms, for instance {@code "TLS handshake with 10.0.0.5:5671 failed: certificate does not match host name
+     * 'rabbit.example' (certificate names: DNS:other.example)"}; for unusable files a {@link TlsConfigException}.
+     *
+     * @throws UnsupportedOperationException when this transport has no TLS
+     */
+    default void connect(InetSocketAddress address, EventLoop loop, ConnectionHandler handler,
+            TlsClientSettings tls) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not support TLS connections");
+    }
+
+    /** TLS handshake counts by side and outcome ({@link TlsStats#NONE} for a transport without TLS). */
+    default TlsStats tlsStats() {
+        return TlsStats.NONE;
+    }
+
     /** The event loops, in a fixed order. */
     List<EventLoop> eventLoops();
 

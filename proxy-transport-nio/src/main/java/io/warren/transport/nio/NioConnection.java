@@ -4,6 +4,9 @@ import io.warren.api.transport.Connection;
 import io.warren.api.transport.ConnectionHandler;
 import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.NetworkRuntime.HandlerFactory;
+import io.warren.api.transport.PemTls;
+import io.warren.api.transport.TlsHandshakeOutcome;
+import io.warren.api.transport.TlsSide;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -14,12 +17,17 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.UnresolvedAddressException;
+import java.security.cert.Certificate;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * the public {@link Connection} methods may be called from any thread and hop to the loop when needed.
  *
  * <p>States (changed on the loop only): {@code CONNECTING} (outgoing, not yet connected; or accepted, not yet
- * registered) -> {@code OPEN} -> {@code CLOSING} (close() asked: flushing what is queued, reads stopped, bounded by
+ * registered) -> {@code HANDSHAKING} (TLS only: the handshake runs; bounded by the connect timeout, which for an
+ * outgoing connection covers connect and handshake together) -> {@code OPEN} -> {@code CLOSING} (close() asked: flushing what is queued, reads stopped, bounded by
  * {@link LoopConfig#closeFlushTimeout()}) -> {@code CLOSED}. Any state may go straight to {@code CLOSED} (abort, I/O
  * error, handler failure, peer closed, shutdown). {@link ConnectionHandler#onClose} is called once, on the move to
  * {@code CLOSED}: with null for an orderly close by either side and for {@link #abort()}, otherwise with the cause.
@@ -41,12 +50,19 @@ import org.slf4j.LoggerFactory;
  * connection opens; in {@code CLOSING} and {@code CLOSED} reads are off anyway. No {@code onRead} starts after
  * {@code setReadPaused(true)} has returned; bytes that arrive meanwhile wait in the kernel (TCP back-pressure) and
  * are delivered after {@code setReadPaused(false)}.
+ *
+ * <p>TLS: {@code onOpen} follows the completed handshake. An accepted TLS connection gets its handler only then: a
+ * client that fails the handshake is closed without the handler factory ever hearing of it (it is counted in the
+ * runtime's {@link NioTlsStats}). An outgoing one that fails tells its handler through {@code onClose} with an
+ * {@link SSLHandshakeException} whose message says why ({@code "TLS handshake with 10.0.0.5:5671 failed: certificate
+ * expired on ..."}). Decrypted bytes the layer holds after a read (the socket will not signal them) put the connection
+ * in the loop's set of connections with buffered bytes, which the loop serves without waiting in select.
  */
 final class NioConnection implements Connection, Selectable {
     private static final Logger log = LoggerFactory.getLogger(NioConnection.class);
     private static final AtomicLong IDS = new AtomicLong();
 
-    private enum State { CONNECTING, OPEN, CLOSING, CLOSED }
+    private enum State { CONNECTING, HANDSHAKING, OPEN, CLOSING, CLOSED }
 
     private final long id = IDS.incrementAndGet();
     private final NioEventLoop loop;
@@ -58,6 +74,11 @@ final class NioConnection implements Connection, Selectable {
     private volatile State state = State.CONNECTING;
     private volatile boolean readPaused;
     private volatile boolean closeRequested; // close() or abort() was called: later writes are dropped
+    private final TlsEndpoint tls; // null: plain TCP
+    private final NioTlsStats tlsStats; // null: plain TCP
+    private final Duration handshakeTimeout;
+    private volatile List<Certificate> peerCertificates = List.of(); // set once the TLS handshake is done
+    private volatile String tlsProtocol; // set once the TLS handshake is done
 
     private TransportLayer layer; // loop only (set before registration)
     private SelectionKey key; // loop only
@@ -65,27 +86,56 @@ final class NioConnection implements Connection, Selectable {
     private int interestOps; // loop only: mirrors key.interestOps()
     private EventLoop.Cancellable timer; // loop only: the connect timeout or the close bound
     private boolean closeNotified; // loop only
+    private HandlerFactory pendingFactory; // loop only: an accepted TLS connection's, until the handshake is done
+    private boolean handshakeCounted; // loop only
 
-    private NioConnection(NioEventLoop loop, InetSocketAddress remote, int highWaterMark, int lowWaterMark) {
+    private NioConnection(NioEventLoop loop, InetSocketAddress remote, int highWaterMark, int lowWaterMark,
+            TlsEndpoint tls, NioTlsStats tlsStats, Duration handshakeTimeout) {
         this.loop = loop;
         this.remote = remote;
         this.writes = new WriteQueue(highWaterMark, lowWaterMark);
+        this.tls = tls;
+        this.tlsStats = tlsStats;
+        this.handshakeTimeout = handshakeTimeout;
     }
 
-    /** An accepted socket (already configured) that {@link #openAccepted} will register on {@code loop}. */
+    /** An accepted plain socket (already configured) that {@link #openAccepted} will register on {@code loop}. */
     static NioConnection accepted(NioEventLoop loop, SocketChannel channel, int high, int low) throws IOException {
-        NioConnection c = new NioConnection(loop, (InetSocketAddress) channel.getRemoteAddress(), high, low);
-        c.layer = new PlaintextTransportLayer(channel);
+        return accepted(loop, channel, high, low, null, null, Duration.ofSeconds(10));
+    }
+
+    /**
+     * An accepted socket (already configured) that {@link #openAccepted} will register on {@code loop}; with a
+     * {@code tls} endpoint (server side) it must complete a TLS handshake within {@code handshakeTimeout} first.
+     */
+    static NioConnection accepted(NioEventLoop loop, SocketChannel channel, int high, int low, TlsEndpoint tls,
+            NioTlsStats stats, Duration handshakeTimeout) throws IOException {
+        NioConnection c = new NioConnection(loop, (InetSocketAddress) channel.getRemoteAddress(), high, low, tls,
+                stats, handshakeTimeout);
+        c.layer = c.newLayer(channel);
         c.local = (InetSocketAddress) channel.getLocalAddress();
         return c;
     }
 
-    /** An outgoing connection that {@link #startConnect} will dial on {@code loop}. */
+    /** An outgoing plain connection that {@link #startConnect} will dial on {@code loop}. */
     static NioConnection outgoing(NioEventLoop loop, InetSocketAddress remote, ConnectionHandler handler,
             int high, int low) {
-        NioConnection c = new NioConnection(loop, remote, high, low);
+        return outgoing(loop, remote, handler, high, low, null, null);
+    }
+
+    /** An outgoing connection, TLS when {@code tls} (client side) is given, that {@link #startConnect} will dial. */
+    static NioConnection outgoing(NioEventLoop loop, InetSocketAddress remote, ConnectionHandler handler,
+            int high, int low, TlsEndpoint tls, NioTlsStats stats) {
+        NioConnection c = new NioConnection(loop, remote, high, low, tls, stats, null);
         c.handler = handler;
         return c;
+    }
+
+    private TransportLayer newLayer(SocketChannel channel) {
+        if (tls == null) {
+            return new PlaintextTransportLayer(channel);
+        }
+        return new SslTransportLayer(channel, tls.newEngine(remote), loop.tlsBuffers(), loop.config().readSizeCap());
     }
 
     static void configure(SocketChannel channel) throws IOException {
@@ -183,6 +233,21 @@ final class NioConnection implements Connection, Selectable {
     }
 
     @Override
+    public boolean isTls() {
+        return tls != null;
+    }
+
+    @Override
+    public List<Certificate> peerCertificates() {
+        return peerCertificates;
+    }
+
+    @Override
+    public Optional<String> tlsProtocol() {
+        return Optional.ofNullable(tlsProtocol);
+    }
+
+    @Override
     public String toString() {
         return "conn#" + id + " " + Addresses.format(remote);
     }
@@ -202,6 +267,11 @@ final class NioConnection implements Connection, Selectable {
         }
         try {
             key = layer.channel().register(loop.selector(), 0, this);
+            if (!layer.ready()) {
+                pendingFactory = factory;
+                startHandshake();
+                return;
+            }
             handler = Objects.requireNonNull(factory.create(this), "HandlerFactory returned null");
         } catch (Throwable t) {
             log.warn("{}: cannot set up the accepted connection, closing it", this, t);
@@ -223,7 +293,7 @@ final class NioConnection implements Connection, Selectable {
                 throw new IOException("transport shut down");
             }
             SocketChannel channel = SocketChannel.open();
-            layer = new PlaintextTransportLayer(channel);
+            layer = newLayer(channel);
             configure(channel);
             key = channel.register(loop.selector(), 0, this);
             if (channel.connect(remote)) {
@@ -238,11 +308,21 @@ final class NioConnection implements Connection, Selectable {
         }
     }
 
+    /** A connect that cannot start (its TLS files are unusable): tells the handler, on the loop. */
+    void failBeforeConnect(Throwable cause) {
+        assert loop.inEventLoop();
+        closeNow(cause, false);
+    }
+
     private void connected() throws IOException {
-        cancelTimer();
         local = (InetSocketAddress) layer.channel().getLocalAddress();
         setInterestOps(0);
         log.debug("{}: connected from {}", this, Addresses.format(local));
+        if (!layer.ready()) {
+            startHandshake(); // the connect timer keeps running: it bounds the handshake too
+            return;
+        }
+        cancelTimer();
         established();
     }
 
@@ -251,6 +331,76 @@ final class NioConnection implements Connection, Selectable {
             timer = null;
             closeNow(new SocketTimeoutException(
                     "connect to " + Addresses.format(remote) + " timed out after " + millis + " ms"), true);
+        } else if (state == State.HANDSHAKING) {
+            timer = null;
+            countHandshake(TlsHandshakeOutcome.TIMEOUT);
+            SocketTimeoutException cause = new SocketTimeoutException("TLS handshake with " + Addresses.format(remote)
+                    + " timed out after " + millis + " ms");
+            log.debug("{}: {}", this, cause.getMessage());
+            closeNow(cause, true);
+        }
+    }
+
+    // ---- TLS handshake (loop only) -------------------------------------------------------------------------------
+
+    private void startHandshake() {
+        state = State.HANDSHAKING;
+        if (timer == null) {
+            long millis = handshakeTimeout.toMillis();
+            timer = loop.schedule(() -> connectTimedOut(millis), millis, TimeUnit.MILLISECONDS);
+        }
+        handshakeStep();
+    }
+
+    /** Advances the handshake; once done, creates the handler of an accepted connection and opens. */
+    private void handshakeStep() {
+        try {
+            layer.handshake();
+        } catch (Throwable t) {
+            handshakeFailed(t);
+            return;
+        }
+        if (!layer.ready()) {
+            setInterestOps(SelectionKey.OP_READ | (layer.hasPendingWrites() ? SelectionKey.OP_WRITE : 0));
+            return;
+        }
+        cancelTimer();
+        SslTransportLayer ssl = (SslTransportLayer) layer;
+        peerCertificates = ssl.peerCertificates();
+        tlsProtocol = ssl.session().getProtocol();
+        countHandshake(TlsHandshakeOutcome.OK);
+        log.debug("{}: TLS handshake done ({}, {})", this, tlsProtocol, ssl.session().getCipherSuite());
+        if (handler == null) {
+            try {
+                handler = Objects.requireNonNull(pendingFactory.create(this), "HandlerFactory returned null");
+            } catch (Throwable t) {
+                log.warn("{}: cannot set up the accepted connection, closing it", this, t);
+                closeNow(null, true);
+                return;
+            }
+            pendingFactory = null;
+        }
+        established();
+    }
+
+    private void handshakeFailed(Throwable t) {
+        TlsHandshakeOutcome outcome = PemTls.classifyHandshakeFailure(t);
+        countHandshake(outcome);
+        SSLHandshakeException cause = new SSLHandshakeException(
+                "TLS handshake with " + Addresses.format(remote) + " failed: " + PemTls.describeHandshakeFailure(t));
+        cause.initCause(t);
+        if (tls.side() == TlsSide.SERVER && outcome != TlsHandshakeOutcome.CONNECTION_CLOSED) {
+            log.info("{}: {}", this, cause.getMessage()); // no handler will log it
+        } else {
+            log.debug("{}: {}", this, cause.getMessage());
+        }
+        closeNow(cause, false);
+    }
+
+    private void countHandshake(TlsHandshakeOutcome outcome) {
+        if (!handshakeCounted && tlsStats != null) {
+            handshakeCounted = true;
+            tlsStats.record(tls.side(), outcome);
         }
     }
 
@@ -294,7 +444,7 @@ final class NioConnection implements Connection, Selectable {
     /** close(): flush, then close; bounded by the close flush timeout. */
     private void beginClose() {
         switch (state) {
-            case CONNECTING -> closeNow(null, false);
+            case CONNECTING, HANDSHAKING -> closeNow(null, false);
             case OPEN -> {
                 state = State.CLOSING;
                 writes.drainIncoming();
@@ -329,7 +479,11 @@ final class NioConnection implements Connection, Selectable {
         if (state == State.CLOSED) {
             return;
         }
+        if (state == State.HANDSHAKING) {
+            countHandshake(TlsHandshakeOutcome.CONNECTION_CLOSED); // aborted or shut down meanwhile
+        }
         state = State.CLOSED;
+        loop.setBuffered(this, false);
         cancelTimer();
         if (key != null) {
             key.cancel();
@@ -371,12 +525,25 @@ final class NioConnection implements Connection, Selectable {
             }
             return;
         }
+        if (state == State.HANDSHAKING) {
+            handshakeStep();
+            return;
+        }
         if ((readyOps & SelectionKey.OP_WRITE) != 0) {
             onSocketWritable();
         }
         if ((readyOps & SelectionKey.OP_READ) != 0) {
             readLoop();
         }
+        updateInterestOps(); // a read may have left decrypted bytes, or a TLS reply to send
+    }
+
+    /** The loop serves a connection whose layer holds decrypted bytes the socket will not signal. */
+    void onBufferedBytes() throws IOException {
+        if (state == State.OPEN && !readPaused) {
+            readLoop();
+        }
+        updateInterestOps();
     }
 
     private void finishConnect() {
@@ -434,6 +601,14 @@ final class NioConnection implements Connection, Selectable {
 
     @Override
     public void onFailure(Throwable failure) {
+        if (tls != null && failure instanceof SSLException && state != State.HANDSHAKING) {
+            // after the handshake, e.g. TLS 1.3: a server refuses our client certificate after its Finished
+            SSLException explained = new SSLException("TLS connection with " + Addresses.format(remote) + " failed: "
+                    + PemTls.describeHandshakeFailure(failure), failure);
+            log.debug("{}: {}", this, explained.getMessage());
+            closeNow(explained, true);
+            return;
+        }
         if (failure instanceof IOException) {
             log.debug("{}: I/O error, closing: {}", this, failure.toString());
         } else {
@@ -465,7 +640,7 @@ final class NioConnection implements Connection, Selectable {
             return;
         }
         writes.drainIncoming();
-        if (state != State.CONNECTING && !waitingForOpWrite()) {
+        if ((state == State.OPEN || state == State.CLOSING) && !waitingForOpWrite()) {
             flushNow();
         }
         notifyWritableIfDrained();
@@ -480,7 +655,9 @@ final class NioConnection implements Connection, Selectable {
     /** Writes what the socket takes now; keeps OP_WRITE only while bytes remain; finishes a close once drained. */
     private void flushNow() {
         try {
-            writes.flush(layer, loop.gatherScratch());
+            if (layer.flush()) {
+                writes.flush(layer, loop.gatherScratch());
+            }
         } catch (IOException e) {
             onFailure(e);
             return;
@@ -512,6 +689,7 @@ final class NioConnection implements Connection, Selectable {
         if (state != State.OPEN && state != State.CLOSING) {
             return;
         }
+        loop.setBuffered(this, state == State.OPEN && !readPaused && layer.hasBytesBuffered());
         int ops = 0;
         if (state == State.OPEN && !readPaused) {
             ops |= SelectionKey.OP_READ;

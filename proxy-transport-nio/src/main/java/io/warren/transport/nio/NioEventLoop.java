@@ -9,6 +9,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -47,6 +48,8 @@ final class NioEventLoop implements EventLoop, Runnable {
     private final TimerQueue timers = new TimerQueue(); // loop only, except ScheduledTask.cancel
     private final ByteBuffer readBuffer; // loop only: lent to one handler at a time, during onRead
     private final ByteBuffer[] gatherScratch; // loop only: the argument of gathering writes
+    private final TlsBufferPool tlsBuffers = new TlsBufferPool(); // loop only
+    private final Set<NioConnection> withBufferedBytes = new LinkedHashSet<>(); // loop only: TLS bytes decrypted
     private volatile State state = State.RUNNING;
 
     NioEventLoop(int index, LoopConfig config) throws IOException {
@@ -133,6 +136,24 @@ final class NioEventLoop implements EventLoop, Runnable {
         return buffer == readBuffer;
     }
 
+    /** The TLS buffer pool of this loop's connections (handed to a connection's layer; used on the loop only). */
+    TlsBufferPool tlsBuffers() {
+        return tlsBuffers;
+    }
+
+    /**
+     * Marks (or unmarks) a connection whose TLS layer holds decrypted bytes that the socket will not signal: while any
+     * is marked the loop selects without waiting and serves them after the selected keys. Loop only.
+     */
+    void setBuffered(NioConnection connection, boolean buffered) {
+        assert inEventLoop();
+        if (buffered) {
+            withBufferedBytes.add(connection);
+        } else if (!withBufferedBytes.isEmpty()) {
+            withBufferedBytes.remove(connection);
+        }
+    }
+
     ByteBuffer[] gatherScratch() {
         assert inEventLoop();
         return gatherScratch;
@@ -183,12 +204,13 @@ final class NioEventLoop implements EventLoop, Runnable {
             log.warn("{}: select failed", name, e);
         }
         processSelectedKeys();
+        processBufferedBytes();
         timers.runDue(System.nanoTime(), t -> log.error("{}: timer task failed", name, t));
         runTasks(MAX_TASKS_PER_ITERATION);
     }
 
     private void select() throws IOException {
-        if (!tasks.isEmpty()) {
+        if (!tasks.isEmpty() || !withBufferedBytes.isEmpty()) {
             selector.selectNow();
             return;
         }
@@ -233,6 +255,19 @@ final class NioEventLoop implements EventLoop, Runnable {
                 target.onSelected(readyOps);
             } catch (Throwable t) {
                 failSafely(target, t);
+            }
+        }
+    }
+
+    private void processBufferedBytes() {
+        if (withBufferedBytes.isEmpty()) {
+            return;
+        }
+        for (NioConnection c : withBufferedBytes.toArray(new NioConnection[0])) {
+            try {
+                c.onBufferedBytes();
+            } catch (Throwable t) {
+                failSafely(c, t);
             }
         }
     }

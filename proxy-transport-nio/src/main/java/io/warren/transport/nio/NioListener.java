@@ -9,6 +9,8 @@ import java.net.StandardSocketOptions;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -29,11 +31,15 @@ final class NioListener implements Listener, Selectable {
     private final ServerSocketChannel server;
     private final InetSocketAddress address;
     private final HandlerFactory handlers;
+    private final TlsEndpoint tls; // null: plain
+    private final Instant certificateNotAfter; // null: plain
     private final AtomicBoolean closed = new AtomicBoolean();
     private SelectionKey key; // loop only
 
     private NioListener(NioRuntime runtime, NioEventLoop acceptLoop, ServerSocketChannel server,
-            InetSocketAddress address, HandlerFactory handlers) {
+            InetSocketAddress address, HandlerFactory handlers, TlsEndpoint tls, Instant certificateNotAfter) {
+        this.tls = tls;
+        this.certificateNotAfter = certificateNotAfter;
         this.runtime = runtime;
         this.acceptLoop = acceptLoop;
         this.server = server;
@@ -43,7 +49,7 @@ final class NioListener implements Listener, Selectable {
 
     /** Binds now (so that the caller gets the error) and starts accepting on {@code acceptLoop}. */
     static NioListener open(NioRuntime runtime, NioEventLoop acceptLoop, InetSocketAddress address, int backlog,
-            HandlerFactory handlers) throws IOException {
+            HandlerFactory handlers, TlsEndpoint tls, Instant certificateNotAfter) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
             server.configureBlocking(false);
@@ -57,14 +63,14 @@ final class NioListener implements Listener, Selectable {
             throw wrapped;
         }
         NioListener listener = new NioListener(runtime, acceptLoop, server,
-                (InetSocketAddress) server.getLocalAddress(), handlers);
+                (InetSocketAddress) server.getLocalAddress(), handlers, tls, certificateNotAfter);
         try {
             acceptLoop.execute(listener::register);
         } catch (RejectedExecutionException e) {
             server.close();
             throw new IOException("cannot listen on " + Addresses.format(address) + ": transport shut down", e);
         }
-        log.info("listening on {}", Addresses.format(listener.address));
+        log.info("listening on {}{}", Addresses.format(listener.address), tls == null ? "" : " (TLS)");
         return listener;
     }
 
@@ -83,6 +89,16 @@ final class NioListener implements Listener, Selectable {
     @Override
     public InetSocketAddress address() {
         return address;
+    }
+
+    @Override
+    public boolean isTls() {
+        return tls != null;
+    }
+
+    @Override
+    public Optional<Instant> certificateNotAfter() {
+        return Optional.ofNullable(certificateNotAfter);
     }
 
     @Override
@@ -122,7 +138,7 @@ final class NioListener implements Listener, Selectable {
             if (channel == null) {
                 return;
             }
-            runtime.dispatchAccepted(channel, handlers);
+            runtime.dispatchAccepted(channel, handlers, tls);
         }
     }
 

@@ -4,6 +4,11 @@ import io.warren.api.transport.ConnectionHandler;
 import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.NetworkRuntime;
+import io.warren.api.transport.PemTls;
+import io.warren.api.transport.TlsClientSettings;
+import io.warren.api.transport.TlsConfigException;
+import io.warren.api.transport.TlsServerSettings;
+import io.warren.api.transport.TlsStats;
 import io.warren.api.transport.TransportSettings;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -16,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +39,9 @@ final class NioRuntime implements NetworkRuntime {
     private final Set<NioListener> listeners = ConcurrentHashMap.newKeySet();
     private final AtomicInteger nextLoop = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final NioTlsStats tlsStats = new NioTlsStats();
+    /** One context per distinct client settings: files read once, and TLS sessions resumed across connections. */
+    private final ConcurrentHashMap<TlsClientSettings, SSLContext> clientContexts = new ConcurrentHashMap<>();
 
     private NioRuntime(TransportSettings settings, List<NioEventLoop> loops) {
         this.settings = settings;
@@ -61,7 +70,28 @@ final class NioRuntime implements NetworkRuntime {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(handlers, "handlers");
         checkOpen();
-        NioListener listener = NioListener.open(this, loops.get(0), address, settings.acceptBacklog(), handlers);
+        return register(NioListener.open(this, loops.get(0), address, settings.acceptBacklog(), handlers, null, null));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The certificate, key and client CA files are read now, on the calling thread.
+     */
+    @Override
+    public Listener listen(InetSocketAddress address, HandlerFactory handlers, TlsServerSettings tls)
+            throws IOException {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(handlers, "handlers");
+        Objects.requireNonNull(tls, "tls");
+        checkOpen();
+        SSLContext context = PemTls.serverContext(tls);
+        TlsEndpoint endpoint = TlsEndpoint.server(context, tls);
+        return register(NioListener.open(this, loops.get(0), address, settings.acceptBacklog(), handlers, endpoint,
+                PemTls.certificateNotAfter(tls)));
+    }
+
+    private Listener register(NioListener listener) {
         listeners.add(listener);
         if (closed.get()) {
             listener.close(); // close() ran meanwhile and may have missed it
@@ -86,19 +116,67 @@ final class NioRuntime implements NetworkRuntime {
         own.execute(() -> c.startConnect(settings.connectTimeout()));
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The files of {@code tls} are read on the first connect with these settings (on the calling thread) and the
+     * context is kept for later ones, so TLS sessions are resumed. Unusable files fail the connect: the handler's
+     * {@code onClose} gets the {@link TlsConfigException}.
+     *
+     * @throws IllegalArgumentException if {@code loop} is not one of {@link #eventLoops()}
+     * @throws RejectedExecutionException if this runtime is closed
+     */
+    @Override
+    public void connect(InetSocketAddress address, EventLoop loop, ConnectionHandler handler, TlsClientSettings tls) {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(handler, "handler");
+        Objects.requireNonNull(tls, "tls");
+        NioEventLoop own = ownLoop(loop);
+        checkOpen();
+        SSLContext context;
+        try {
+            context = clientContext(tls);
+        } catch (TlsConfigException e) {
+            NioConnection failed = NioConnection.outgoing(own, address, handler, settings.writeHighWaterMark(),
+                    settings.writeLowWaterMark());
+            own.execute(() -> failed.failBeforeConnect(e));
+            return;
+        }
+        NioConnection c = NioConnection.outgoing(own, address, handler, settings.writeHighWaterMark(),
+                settings.writeLowWaterMark(), TlsEndpoint.client(context, tls), tlsStats);
+        own.execute(() -> c.startConnect(settings.connectTimeout()));
+    }
+
+    private SSLContext clientContext(TlsClientSettings tls) throws TlsConfigException {
+        SSLContext context = clientContexts.get(tls);
+        if (context == null) {
+            context = PemTls.clientContext(tls);
+            SSLContext raced = clientContexts.putIfAbsent(tls, context);
+            if (raced != null) {
+                context = raced;
+            }
+        }
+        return context;
+    }
+
+    @Override
+    public TlsStats tlsStats() {
+        return tlsStats;
+    }
+
     @Override
     public List<EventLoop> eventLoops() {
         return loopView;
     }
 
     /** Configures an accepted socket and hands it to the next loop. Called on the acceptor loop. */
-    void dispatchAccepted(SocketChannel channel, HandlerFactory handlers) {
+    void dispatchAccepted(SocketChannel channel, HandlerFactory handlers, TlsEndpoint tls) {
         NioEventLoop loop = loops.get(Math.floorMod(nextLoop.getAndIncrement(), loops.size()));
         NioConnection connection;
         try {
             NioConnection.configure(channel);
             connection = NioConnection.accepted(loop, channel, settings.writeHighWaterMark(),
-                    settings.writeLowWaterMark());
+                    settings.writeLowWaterMark(), tls, tlsStats, settings.connectTimeout());
         } catch (IOException e) {
             log.debug("dropping an accepted connection that failed at once: {}", e.toString());
             closeQuietly(channel);

@@ -47,6 +47,11 @@ final class PlaintextTransportLayer implements TransportLayer {
     }
 
     @Override
+    public boolean flush() {
+        return true;
+    }
+
+    @Override
     public boolean hasPendingWrites() {
         return false;
     }

@@ -7,7 +7,7 @@ import java.nio.channels.SocketChannel;
 /**
  * The socket I/O of one connection, in the style of Kafka's {@code TransportLayer}: {@link NioConnection} reads and
  * writes application bytes through it and never knows whether they are encrypted. {@link PlaintextTransportLayer}
- * delegates to the channel; a TLS layer (an {@code SSLEngine} state machine) will sit beside it.
+ * delegates to the channel; {@link SslTransportLayer} (an {@code SSLEngine} state machine) sits beside it.
  *
  * <p>Loop only: every method is called on the owning event loop's thread.
  *
@@ -37,6 +37,9 @@ interface TransportLayer {
 
     /** Gathering write of application bytes; returns how many were consumed. */
     long write(ByteBuffer[] srcs, int offset, int length) throws IOException;
+
+    /** Writes bytes this layer holds for the socket (TLS: encrypted bytes); true when none are left. */
+    boolean flush() throws IOException;
 
     /** Bytes this layer accepted but has not yet put on the socket (plaintext: never). */
     boolean hasPendingWrites();

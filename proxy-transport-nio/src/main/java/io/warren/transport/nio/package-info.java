@@ -16,12 +16,23 @@
  *   <li>{@code NioListener}: a non-blocking acceptor; hands accepted sockets round robin to the loops.</li>
  *   <li>{@code NioConnection}: connection life cycle (connect, open, close, abort) and the read path.</li>
  *   <li>{@code WriteQueue}: the write path (queues, queued-byte accounting, water marks, gathering writes).</li>
- *   <li>{@code TransportLayer}: socket I/O of one connection; {@code PlaintextTransportLayer} now, TLS later
- *       beside it, without changes to the loop.</li>
+ *   <li>{@code TransportLayer}: socket I/O of one connection; {@code PlaintextTransportLayer} (one-line delegates)
+ *       and {@code SslTransportLayer} (an {@code SSLEngine} handshake state machine, wrap/unwrap) beside it.</li>
+ *   <li>{@code TlsEndpoint}: one side's TLS configuration (context from {@code PemTls}, SNI, host name
+ *       verification, client authentication), creating an engine per connection; {@code NioTlsStats}: handshake
+ *       counts; {@code TlsBufferPool}: each loop's pool of TLS buffers.</li>
  * </ul>
  *
  * <h2>Memory</h2>
  * One read buffer per loop, reused for every connection of that loop: an idle connection holds no buffer, only its
- * (empty) queues and bookkeeping.
+ * (empty) queues and bookkeeping. A TLS connection also holds its {@code SSLEngine} (about 4 to 6 KB after the
+ * handshake, session included) and, only while they hold bytes, up to three buffers of about 16.7 KB (a partial
+ * incoming record, decrypted bytes not yet delivered, encrypted bytes not yet on the socket); empty buffers go back
+ * to the loop's {@code TlsBufferPool} (at most 16 kept per loop).
+ *
+ * <h2>TLS and the loop</h2>
+ * Handshakes run on the loop (delegated tasks inline, no extra threads). Decrypted bytes a layer holds after a read
+ * are not signalled by the socket: such connections are kept in the loop's set of connections with buffered bytes,
+ * the loop then selects without waiting and serves them after the selected keys.
  */
 package io.warren.transport.nio;

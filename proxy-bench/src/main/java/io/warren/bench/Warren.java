@@ -1,0 +1,33 @@
+package io.warren.bench;
+
+import io.warren.api.ChannelReusePolicy;
+import io.warren.api.CredentialKeyer;
+import io.warren.api.Providers;
+import io.warren.api.transport.Transport;
+import io.warren.api.transport.TransportSettings;
+import io.warren.core.ProxyConfig;
+import io.warren.core.WarrenProxy;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+
+/** Starts an in-process Warren the way the launcher does: transport and policies found through ServiceLoader. */
+public final class Warren {
+    private Warren() {}
+
+    /**
+     * @param upstreamHost broker (or relay) host
+     * @param upstreamPort broker (or relay) port
+     * @param policy reuse policy name, e.g. {@code never} (reuse off) or {@code publish-safe} (reuse on)
+     */
+    public static WarrenProxy start(String upstreamHost, int upstreamPort, String policy) throws IOException {
+        ClassLoader cl = Warren.class.getClassLoader();
+        ProxyConfig config = ProxyConfig.builder(new InetSocketAddress(upstreamHost, upstreamPort))
+                .listen(new InetSocketAddress("127.0.0.1", 0))
+                .build();
+        return WarrenProxy.start(config,
+                Providers.load(Transport.class, "nio", cl),
+                TransportSettings.defaults(),
+                Providers.load(CredentialKeyer.class, "credentials", cl),
+                Providers.load(ChannelReusePolicy.class, policy, cl));
+    }
+}

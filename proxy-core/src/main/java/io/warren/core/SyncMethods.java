@@ -1,0 +1,63 @@
+package io.warren.core;
+
+import io.warren.codec.AccessMethod;
+import io.warren.codec.AmqpMethod;
+import io.warren.codec.BasicMethod;
+import io.warren.codec.ChannelMethod;
+import io.warren.codec.ConfirmMethod;
+import io.warren.codec.ExchangeMethod;
+import io.warren.codec.QueueMethod;
+import io.warren.codec.TxMethod;
+
+/**
+ * Which channel methods a client sends that the broker answers, and which broker methods are those answers. The
+ * scrub of a reused channel counts them: its barrier's -ok is only final once every earlier request was answered.
+ */
+final class SyncMethods {
+    private SyncMethods() {}
+
+    /** Whether the broker will answer this client method with a reply on the same channel. */
+    static boolean expectsReply(AmqpMethod m) {
+        if (m instanceof ExchangeMethod.Declare d) {
+            return !d.nowait();
+        } else if (m instanceof ExchangeMethod.Delete d) {
+            return !d.nowait();
+        } else if (m instanceof ExchangeMethod.Bind b) {
+            return !b.nowait();
+        } else if (m instanceof ExchangeMethod.Unbind u) {
+            return !u.nowait();
+        } else if (m instanceof QueueMethod.Declare d) {
+            return !d.nowait();
+        } else if (m instanceof QueueMethod.Bind b) {
+            return !b.nowait();
+        } else if (m instanceof QueueMethod.Purge p) {
+            return !p.nowait();
+        } else if (m instanceof QueueMethod.Delete d) {
+            return !d.nowait();
+        } else if (m instanceof BasicMethod.Consume c) {
+            return !c.nowait();
+        } else if (m instanceof BasicMethod.Cancel c) {
+            return !c.nowait();
+        } else if (m instanceof ConfirmMethod.Select s) {
+            return !s.nowait();
+        }
+        return m instanceof QueueMethod.Unbind || m instanceof BasicMethod.Qos || m instanceof BasicMethod.Get
+                || m instanceof BasicMethod.Recover || m instanceof ChannelMethod.Flow || m instanceof TxMethod.Select
+                || m instanceof TxMethod.Commit || m instanceof TxMethod.Rollback || m instanceof AccessMethod.Request;
+    }
+
+    /** Whether a broker method with these ids answers a client request (an -ok, or get-ok/get-empty). */
+    static boolean isReply(int classId, int methodId) {
+        return switch (classId) {
+            case 20 -> methodId == ChannelMethod.FlowOk.METHOD_ID;
+            case 30 -> methodId == AccessMethod.RequestOk.METHOD_ID;
+            case 40, 50 -> methodId % 10 == 1; // every exchange.* and queue.* -ok
+            case 60 -> methodId == BasicMethod.QosOk.METHOD_ID || methodId == BasicMethod.ConsumeOk.METHOD_ID
+                    || methodId == BasicMethod.CancelOk.METHOD_ID || methodId == BasicMethod.GetOk.METHOD_ID
+                    || methodId == BasicMethod.GetEmpty.METHOD_ID || methodId == BasicMethod.RecoverOk.METHOD_ID;
+            case 85 -> methodId == ConfirmMethod.SelectOk.METHOD_ID;
+            case 90 -> methodId % 10 == 1;
+            default -> false;
+        };
+    }
+}

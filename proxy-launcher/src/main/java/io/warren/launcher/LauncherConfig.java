@@ -1,0 +1,152 @@
+package io.warren.launcher;
+
+import io.warren.api.transport.TransportSettings;
+import io.warren.core.ProxyConfig;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The daemon's whole configuration, validated: the engine's {@link ProxyConfig}, the transport settings and what the
+ * launcher itself needs. Built from {@link Settings}; every problem is a {@link ConfigException} naming the key and
+ * the source of the bad value.
+ *
+ * @param http where the HTTP endpoints listen, or empty when turned off
+ */
+record LauncherConfig(
+        ProxyConfig proxy,
+        TransportSettings transportSettings,
+        UpstreamUrl upstreamUrl,
+        Optional<InetSocketAddress> http,
+        String logLevel,
+        String logFormat,
+        String transport,
+        String credentialKeyer,
+        String reusePolicy,
+        Duration drainTimeout,
+        Settings settings) {
+
+    static final Set<String> LOG_LEVELS = Set.of("error", "warn", "info", "debug", "trace");
+    static final Set<String> LOG_FORMATS = Set.of("text", "json");
+
+    static LauncherConfig from(Settings s) throws ConfigException {
+        Settings.Value upstreamValue = s.require(Setting.UPSTREAM, "give UPSTREAM_URL (amqp://host[:port]) as an"
+                + " argument, or set WARREN_UPSTREAM or 'upstream' in the config file");
+        UpstreamUrl url = parse(Setting.UPSTREAM, upstreamValue, UpstreamUrl::parse);
+        if (url.tls()) {
+            throw new ConfigException("upstream (" + upstreamValue.source() + "): amqps:// needs TLS support,"
+                    + " which this version of Warren does not have yet; use amqp://");
+        }
+        InetSocketAddress upstream = parse(Setting.UPSTREAM, upstreamValue, t -> url.address());
+
+        ProxyConfig.Builder b = ProxyConfig.builder(upstream)
+                .listen(parse(s, Setting.LISTEN, Values::parseAddress))
+                .handshakeTimeout(parse(s, Setting.HANDSHAKE_TIMEOUT, Values::parseDuration))
+                .clientHeartbeat(parse(s, Setting.HEARTBEAT, Values::parseDuration))
+                .upstreamHeartbeat(parse(s, Setting.UPSTREAM_HEARTBEAT, Values::parseDuration))
+                .upstreamConnectTimeout(parse(s, Setting.UPSTREAM_CONNECT_TIMEOUT, Values::parseDuration))
+                .frameMax(parse(s, Setting.FRAME_MAX, Values::parseInt))
+                .clientChannelMax(parse(s, Setting.CHANNEL_MAX, Values::parseInt))
+                .maxUpstreamChannels(parse(s, Setting.MAX_UPSTREAM_CHANNELS, Values::parseInt))
+                .maxMessageSize(parse(s, Setting.MAX_MESSAGE_SIZE, Values::parseSize))
+                .idleConnectionTimeout(parse(s, Setting.IDLE_CONNECTION_TIMEOUT, Values::parseDuration))
+                .reauthInterval(parse(s, Setting.REAUTH_INTERVAL, Values::parseDuration))
+                .maxIdleChannelsPerKey(parse(s, Setting.MAX_IDLE_CHANNELS_PER_KEY, Values::parseInt))
+                .idleChannelTimeout(parse(s, Setting.IDLE_CHANNEL_TIMEOUT, Values::parseDuration))
+                .scrubTimeout(parse(s, Setting.SCRUB_TIMEOUT, Values::parseDuration));
+        ProxyConfig proxy;
+        try {
+            proxy = b.build();
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw engineRejected(s, e);
+        }
+
+        int eventLoops = parse(s, Setting.EVENT_LOOPS, Values::parseInt);
+        if (eventLoops < 0) {
+            throw bad(s, Setting.EVENT_LOOPS, "must be 0 (one per processor) or more, got " + eventLoops);
+        }
+        TransportSettings defaults = TransportSettings.defaults();
+        TransportSettings transport = new TransportSettings(eventLoops, defaults.writeHighWaterMark(),
+                defaults.writeLowWaterMark(), defaults.acceptBacklog(), proxy.upstreamConnectTimeout());
+
+        String httpText = value(s, Setting.HTTP).text().strip();
+        Optional<InetSocketAddress> http = httpText.equalsIgnoreCase("off") ? Optional.empty()
+                : Optional.of(parse(s, Setting.HTTP, Values::parseAddress));
+
+        String level = value(s, Setting.LOG_LEVEL).text().strip().toLowerCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(level)) {
+            throw bad(s, Setting.LOG_LEVEL, "'" + level + "' is not one of error, warn, info, debug, trace");
+        }
+        String format = value(s, Setting.LOG_FORMAT).text().strip().toLowerCase(Locale.ROOT);
+        if (!LOG_FORMATS.contains(format)) {
+            throw bad(s, Setting.LOG_FORMAT, "'" + format + "' is not one of text, json");
+        }
+        Duration drain = parse(s, Setting.DRAIN_TIMEOUT, Values::parseDuration);
+
+        return new LauncherConfig(proxy, transport, url, http, level, format, name(s, Setting.TRANSPORT),
+                name(s, Setting.CREDENTIAL_KEYER), name(s, Setting.REUSE_POLICY), drain, s);
+    }
+
+    /** The engine names the record component first in its messages: map it back to the key and source. */
+    private static ConfigException engineRejected(Settings s, RuntimeException e) {
+        String message = String.valueOf(e.getMessage());
+        for (Setting setting : Setting.values()) {
+            Optional<String> field = setting.engineField();
+            if (field.isPresent() && message.startsWith(field.get() + " ")) {
+                return bad(s, setting, "value " + s.get(setting).map(Settings.Value::text).orElse("?")
+                        + " rejected: " + message.substring(field.get().length()).strip());
+            }
+        }
+        return new ConfigException("invalid configuration: " + message);
+    }
+
+    private interface Parser<T> {
+        T parse(String text);
+    }
+
+    private static Settings.Value value(Settings s, Setting setting) {
+        return s.get(setting).orElseThrow(() -> new IllegalStateException("no default for " + setting.key()));
+    }
+
+    private static <T> T parse(Settings s, Setting setting, Parser<T> parser) throws ConfigException {
+        return parse(setting, value(s, setting), parser);
+    }
+
+    private static <T> T parse(Setting setting, Settings.Value v, Parser<T> parser) throws ConfigException {
+        try {
+            return parser.parse(v.text());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(setting.key() + " (" + v.source() + "): " + e.getMessage());
+        }
+    }
+
+    private static String name(Settings s, Setting setting) throws ConfigException {
+        String n = value(s, setting).text().strip();
+        if (n.isEmpty()) {
+            throw bad(s, setting, "empty name");
+        }
+        return n;
+    }
+
+    static ConfigException bad(Settings s, Setting setting, String problem) {
+        String source = s.get(setting).map(Settings.Value::source).orElse("default");
+        return new ConfigException(setting.key() + " (" + source + "): " + problem);
+    }
+
+    /**
+     * The effective configuration in the file's own format, with where each value came from; the upstream URL is
+     * masked.
+     */
+    String describe() {
+        StringBuilder out = new StringBuilder();
+        out.append("# effective configuration (precedence: command line > environment > file > default)\n");
+        for (Setting setting : Setting.values()) {
+            Settings.Value v = settings.get(setting).orElse(new Settings.Value("", "unset"));
+            String shown = setting == Setting.UPSTREAM ? upstreamUrl.masked() : v.text().strip();
+            out.append(String.format(Locale.ROOT, "%-26s = %-28s # %s%n", setting.key(), shown, v.source()));
+        }
+        return out.toString();
+    }
+}

@@ -1,0 +1,126 @@
+package io.warren.launcher;
+
+import io.warren.core.ProxyConfig;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Every configuration key of the daemon. Each is a command-line option ({@code --listen}), an environment variable
+ * ({@code WARREN_LISTEN}) and a key of the configuration file ({@code listen = ...}); {@link Settings} resolves them
+ * with the precedence command line &gt; environment &gt; file &gt; default. Engine defaults are read from
+ * {@link ProxyConfig#defaults}, so the daemon and the engine never disagree.
+ */
+enum Setting {
+    UPSTREAM("upstream", "URL", "The broker: amqp://host[:port] (default port 5672). Credentials and virtual host"
+            + " come from each client; user:password in the URL is ignored and never printed.", null, null),
+    LISTEN("listen", "HOST:PORT", "Where AMQP clients connect ([::1]:5673 for IPv6).", null,
+            c -> Values.formatAddress(c.listen())),
+    HTTP("http", "HOST:PORT", "Address of the HTTP endpoints /healthz, /readyz and /metrics, or 'off'.", null,
+            c -> "127.0.0.1:15673"),
+    LOG_LEVEL("log-level", "LEVEL", "error, warn, info, debug or trace. Client connects and disconnects are logged"
+            + " at debug, upstream events at info.", null, c -> "info"),
+    LOG_FORMAT("log-format", "FORMAT", "text (one readable line per event) or json (one JSON object per line).",
+            null, c -> "text"),
+    TRANSPORT("transport", "NAME", "Network transport, by name.", null, c -> "nio"),
+    CREDENTIAL_KEYER("credential-keyer", "NAME", "How clients map to upstream pools and credentials, by name.", null,
+            c -> "credentials"),
+    REUSE_POLICY("reuse-policy", "NAME", "Which upstream channels may be lent to another client, by name"
+            + " (publish-safe or never, or a plugin's).", null, c -> "publish-safe"),
+    DRAIN_TIMEOUT("drain-timeout", "DURATION", "On SIGTERM or SIGINT, how long clients may finish before the rest"
+            + " are closed with 320 CONNECTION_FORCED.", null, c -> "30s"),
+    HANDSHAKE_TIMEOUT("handshake-timeout", "DURATION", "How long a client may take from TCP connect to"
+            + " connection.open-ok.", "handshakeTimeout", c -> Values.formatDuration(c.handshakeTimeout())),
+    HEARTBEAT("heartbeat", "DURATION", "Heartbeat interval offered to clients (0 disables).", "clientHeartbeat",
+            c -> Values.formatDuration(c.clientHeartbeat())),
+    UPSTREAM_HEARTBEAT("upstream-heartbeat", "DURATION", "Heartbeat interval asked of the broker (0 disables).",
+            "upstreamHeartbeat", c -> Values.formatDuration(c.upstreamHeartbeat())),
+    UPSTREAM_CONNECT_TIMEOUT("upstream-connect-timeout", "DURATION", "How long dialing and authenticating upstream"
+            + " may take.", "upstreamConnectTimeout", c -> Values.formatDuration(c.upstreamConnectTimeout())),
+    FRAME_MAX("frame-max", "BYTES", "Largest frame offered to clients and asked of the broker (at least 4096).",
+            "frameMax", c -> Integer.toString(c.frameMax())),
+    CHANNEL_MAX("channel-max", "N", "Largest channel number a client may open (1..65535).", "clientChannelMax",
+            c -> Integer.toString(c.clientChannelMax())),
+    MAX_UPSTREAM_CHANNELS("max-upstream-channels", "N", "Cap on channels per upstream connection; the broker's"
+            + " channel_max applies too.", "maxUpstreamChannels", c -> Integer.toString(c.maxUpstreamChannels())),
+    MAX_MESSAGE_SIZE("max-message-size", "SIZE", "Largest message body a client may publish (suffix k, m or g for"
+            + " KiB, MiB, GiB).", "maxMessageSize", c -> Values.formatSize(c.maxMessageSize())),
+    IDLE_CONNECTION_TIMEOUT("idle-connection-timeout", "DURATION", "How long an upstream connection without"
+            + " channels stays open (the last one of a pool stays while it has clients).", "idleConnectionTimeout",
+            c -> Values.formatDuration(c.idleConnectionTimeout())),
+    REAUTH_INTERVAL("reauth-interval", "DURATION", "How long a successful upstream login vouches for clients that"
+            + " present the same credentials (0: every client logs in upstream).", "reauthInterval",
+            c -> Values.formatDuration(c.reauthInterval())),
+    MAX_IDLE_CHANNELS_PER_KEY("max-idle-channels-per-key", "N", "Scrubbed upstream channels each pool keeps ready"
+            + " to lend (0 disables reuse).", "maxIdleChannelsPerKey",
+            c -> Integer.toString(c.maxIdleChannelsPerKey())),
+    IDLE_CHANNEL_TIMEOUT("idle-channel-timeout", "DURATION", "How long a scrubbed channel waits in the pool before"
+            + " it is closed upstream.", "idleChannelTimeout", c -> Values.formatDuration(c.idleChannelTimeout())),
+    SCRUB_TIMEOUT("scrub-timeout", "DURATION", "How long the scrub of a returned channel may wait for confirms and"
+            + " its barrier before the channel is closed instead.", "scrubTimeout",
+            c -> Values.formatDuration(c.scrubTimeout())),
+    EVENT_LOOPS("event-loops", "N", "Network event-loop threads (0: one per available processor).", null,
+            c -> "0");
+
+    /** The engine defaults, for an arbitrary upstream (no default depends on it). */
+    private static final ProxyConfig ENGINE_DEFAULTS =
+            ProxyConfig.defaults(new InetSocketAddress(InetAddress.getLoopbackAddress(), 5672));
+
+    private final String key;
+    private final String label;
+    private final String description;
+    private final String engineField;
+    private final Function<ProxyConfig, String> defaultValue;
+
+    Setting(String key, String label, String description, String engineField,
+            Function<ProxyConfig, String> defaultValue) {
+        this.key = key;
+        this.label = label;
+        this.description = description;
+        this.engineField = engineField;
+        this.defaultValue = defaultValue;
+    }
+
+    /** The configuration file key, which is also the long option without its dashes. */
+    String key() {
+        return key;
+    }
+
+    String option() {
+        return "--" + key;
+    }
+
+    String envVar() {
+        return "WARREN_" + key.toUpperCase(Locale.ROOT).replace('-', '_');
+    }
+
+    /** What the value looks like, for help texts: HOST:PORT, DURATION... */
+    String label() {
+        return label;
+    }
+
+    String description() {
+        return description;
+    }
+
+    /** The built-in default, as it would be written in the file; empty for the upstream, which has none. */
+    Optional<String> defaultValue() {
+        return defaultValue == null ? Optional.empty() : Optional.of(defaultValue.apply(ENGINE_DEFAULTS));
+    }
+
+    /** The {@link ProxyConfig} component this key sets, whose name starts the engine's validation messages. */
+    Optional<String> engineField() {
+        return Optional.ofNullable(engineField);
+    }
+
+    static Optional<Setting> byKey(String key) {
+        for (Setting s : values()) {
+            if (s.key.equals(key)) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,57 @@
+package io.warren.launcher;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import sun.misc.Signal;
+
+/**
+ * SIGTERM and SIGINT handling. The JVM's own handling of these signals runs shutdown hooks and exits with 143 or 130,
+ * with no way to wait for clients first and exit 0; so Warren takes both signals over with {@link Signal} (in module
+ * jdk.unsupported, present in every JDK and JRE since 9). The first signal wakes the main thread, which drains and
+ * exits; a second one halts the process at once with 128 + the signal number.
+ */
+final class Shutdown {
+    private final CountDownLatch requested = new CountDownLatch(1);
+    private final AtomicReference<String> reason = new AtomicReference<>();
+
+    private Shutdown() {}
+
+    static Shutdown install() {
+        Shutdown s = new Shutdown();
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), s::onSignal);
+        }
+        return s;
+    }
+
+    private void onSignal(Signal signal) {
+        if (!reason.compareAndSet(null, "SIG" + signal.getName())) {
+            System.err.println("warren: second signal (SIG" + signal.getName() + "), exiting now");
+            Runtime.getRuntime().halt(128 + signal.getNumber());
+        }
+        requested.countDown();
+    }
+
+    /** Asks for the same orderly shutdown as a first signal. */
+    void request(String why) {
+        reason.compareAndSet(null, why);
+        requested.countDown();
+    }
+
+    /** Blocks until a shutdown is requested; returns what asked for it (e.g. SIGTERM). */
+    String await() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                requested.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return reason.get();
+    }
+}

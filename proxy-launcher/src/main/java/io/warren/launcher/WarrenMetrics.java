@@ -1,0 +1,137 @@
+package io.warren.launcher;
+
+import io.prometheus.metrics.model.registry.MultiCollector;
+import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot.HistogramDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.InfoSnapshot;
+import io.prometheus.metrics.model.snapshots.InfoSnapshot.InfoDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.warren.core.ProxyStats;
+import io.warren.core.ProxyStats.Direction;
+import io.warren.core.ProxyStats.Peer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Warren's own metrics, read from {@link ProxyStats} at each scrape (nothing is counted twice, and the engine keeps
+ * no Prometheus types). Counter names are given without {@code _total}; the text format adds it.
+ */
+final class WarrenMetrics implements MultiCollector {
+    private final ProxyStats stats;
+    private final Labels info;
+
+    WarrenMetrics(ProxyStats stats, Daemon.Plugins plugins) {
+        this.stats = stats;
+        this.info = Labels.of("version", Cli.version().split(" ")[1], "transport", plugins.transport().name(),
+                "credential_keyer", plugins.keyer().name(), "reuse_policy", plugins.policy().name());
+    }
+
+    @Override
+    public MetricSnapshots collect() {
+        List<MetricSnapshot> out = new ArrayList<>();
+        out.add(InfoSnapshot.builder().name("warren").help("Warren's version and the implementations in use")
+                .dataPoint(InfoDataPointSnapshot.builder().labels(info).build()).build());
+
+        out.add(gauge("warren_client_connections", "Client connections open now", stats.clientConnections()));
+        out.add(counter("warren_client_connections_accepted", "Client connections accepted since start",
+                stats.clientConnectionsTotal()));
+        out.add(gauge("warren_client_channels", "Client channels open now", stats.clientChannels()));
+        out.add(gauge("warren_upstream_connections", "Upstream connections open now", stats.upstreamConnections()));
+        out.add(counter("warren_upstream_connect_failures", "Upstream connection attempts that failed",
+                stats.upstreamConnectFailures()));
+        out.add(labelled(counterBuilder("warren_upstream_disconnects", "Upstream connections that ended, by how"),
+                "outcome", Map.of("orderly", stats.upstreamDisconnectsOrderly(),
+                        "failed", stats.upstreamDisconnectsFailed())));
+        out.add(gauge("warren_upstream_channels", "Upstream channels allocated now", stats.upstreamChannels()));
+        out.add(counter("warren_upstream_channels_opened", "Upstream channels opened (channel.open sent to the"
+                + " broker) since start", stats.upstreamChannelsOpenedTotal()));
+        out.add(gauge("warren_pooled_idle_channels", "Scrubbed upstream channels waiting in the pools to be lent",
+                stats.pooledIdleChannels()));
+        out.add(counter("warren_channels_lent", "Client channels served by lending a pooled upstream channel"
+                + " instead of opening one", stats.channelsLent()));
+        out.add(labelled(counterBuilder("warren_reuse_decisions", "Verdicts of the reuse policy on channels their"
+                + " clients were done with"), "decision",
+                Map.of("reuse", stats.reuseAllowed(), "close", stats.reuseRefused())));
+        Map<String, Long> scrubs = new java.util.TreeMap<>(stats.scrubsFailed());
+        scrubs.put("success", stats.scrubsSucceeded());
+        out.add(labelled(counterBuilder("warren_channel_scrubs", "Scrubs of returned channels, by outcome"),
+                "outcome", scrubs));
+        out.add(counter("warren_messages_published", "Whole messages clients published through Warren",
+                stats.messagesPublished()));
+
+        Map<String, Long> handshakes = new java.util.TreeMap<>(stats.handshakesFailed());
+        handshakes.put("success", stats.handshakesSucceeded());
+        out.add(labelled(counterBuilder("warren_handshakes", "Client handshakes, by outcome"), "outcome",
+                handshakes));
+        out.add(handshakeHistogram());
+
+        out.add(traffic("warren_bytes", "Bytes exchanged with clients and upstream connections", true));
+        out.add(traffic("warren_frames", "AMQP frames exchanged with clients and upstream connections", false));
+
+        CounterSnapshot.Builder violations = counterBuilder("warren_client_violations",
+                "Clients closed for a protocol violation, by the reply code they were given");
+        stats.violations().forEach((code, n) -> violations.dataPoint(CounterDataPointSnapshot.builder()
+                .labels(Labels.of("reply_code", Integer.toString(code))).value(n).build()));
+        out.add(violations.build());
+        return new MetricSnapshots(out);
+    }
+
+    private MetricSnapshot handshakeHistogram() {
+        double[] bounds = ProxyStats.handshakeLatencyBucketBounds();
+        long[] counts = stats.handshakeLatencyBucketCounts();
+        double[] withInf = Arrays.copyOf(bounds, bounds.length + 1);
+        withInf[bounds.length] = Double.POSITIVE_INFINITY;
+        return HistogramSnapshot.builder().name("warren_handshake_duration_seconds")
+                .help("Time from a client's TCP connect to its connection.open-ok, successful handshakes only")
+                .dataPoint(HistogramDataPointSnapshot.builder()
+                        .classicHistogramBuckets(ClassicHistogramBuckets.of(withInf, counts))
+                        .sum(stats.handshakeNanosTotal() / 1e9).build())
+                .build();
+    }
+
+    private MetricSnapshot traffic(String name, String help, boolean bytes) {
+        CounterSnapshot.Builder b = counterBuilder(name, help + ", by peer and direction (received by or sent by"
+                + " Warren)");
+        for (Peer peer : Peer.values()) {
+            for (Direction direction : Direction.values()) {
+                long v = bytes ? stats.bytes(peer, direction) : stats.frames(peer, direction);
+                b.dataPoint(CounterDataPointSnapshot.builder()
+                        .labels(Labels.of("peer", lower(peer), "direction", lower(direction))).value(v).build());
+            }
+        }
+        return b.build();
+    }
+
+    private static String lower(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    private static MetricSnapshot gauge(String name, String help, double value) {
+        return GaugeSnapshot.builder().name(name).help(help)
+                .dataPoint(GaugeDataPointSnapshot.builder().value(value).build()).build();
+    }
+
+    private static MetricSnapshot counter(String name, String help, double value) {
+        return counterBuilder(name, help).dataPoint(CounterDataPointSnapshot.builder().value(value).build()).build();
+    }
+
+    private static CounterSnapshot.Builder counterBuilder(String name, String help) {
+        return CounterSnapshot.builder().name(name).help(help);
+    }
+
+    private static MetricSnapshot labelled(CounterSnapshot.Builder b, String label, Map<String, Long> values) {
+        new java.util.TreeMap<>(values).forEach((k, v) -> b.dataPoint(CounterDataPointSnapshot.builder()
+                .labels(Labels.of(label, k)).value(v).build()));
+        return b.build();
+    }
+}

@@ -1,0 +1,151 @@
+package io.warren.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.warren.testsupport.PortFinder;
+import io.warren.testsupport.RabbitBroker;
+import io.warren.testsupport.WithRabbitBroker;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** bin/warren in front of a real broker: HTTP endpoints, metrics, logs, signals. */
+@WithRabbitBroker
+class DaemonIT {
+    static RabbitBroker broker;
+
+    private static String upstream() {
+        return "amqp://" + broker.host() + ":" + broker.amqpPort();
+    }
+
+    private static ConnectionFactory client(int port, String user, String password) {
+        ConnectionFactory cf = new ConnectionFactory();
+        cf.setHost("127.0.0.1");
+        cf.setPort(port);
+        cf.setUsername(user);
+        cf.setPassword(password);
+        cf.setAutomaticRecoveryEnabled(false);
+        cf.setConnectionTimeout(10_000);
+        return cf;
+    }
+
+    @Test
+    void servesClientsReportsHealthAndMetricsDrainsOnSigtermAndNeverLogsTheSecret() throws Exception {
+        String user = "daemon-it-" + UUID.randomUUID();
+        String password = "Pw-" + UUID.randomUUID();
+        broker.addUser(user, password);
+        broker.setPermissions("/", user);
+        int amqp = PortFinder.freePort();
+        int http = PortFinder.freePort();
+        try (WarrenProcess warren = WarrenProcess.start(Map.of("WARREN_LOG_LEVEL", "debug"),
+                "--listen", "127.0.0.1:" + amqp, "--http", "127.0.0.1:" + http, "--drain-timeout", "2s",
+                upstream())) {
+            warren.awaitOutput("/healthz /readyz /metrics", Duration.ofSeconds(30));
+            assertThat(WarrenProcess.get(http, "/healthz").statusCode()).isEqualTo(200);
+            HttpResponse<String> ready = WarrenProcess.get(http, "/readyz");
+            assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+
+            Connection connection = client(amqp, user, password).newConnection();
+            CompletableFuture<ShutdownSignalException> closed = new CompletableFuture<>();
+            connection.addShutdownListener(closed::complete);
+            Channel channel = connection.createChannel();
+            String queue = channel.queueDeclare("daemon-it-" + UUID.randomUUID(), false, false, true, null)
+                    .getQueue();
+            channel.basicPublish("", queue, new AMQP.BasicProperties(), "hello".getBytes(StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(10)).until(() -> channel.messageCount(queue) == 1);
+
+            String metrics = WarrenProcess.get(http, "/metrics").body();
+            assertThat(WarrenProcess.sample(metrics, "warren_client_connections")).isEqualTo(1);
+            assertThat(WarrenProcess.sample(metrics, "warren_client_channels")).isEqualTo(1);
+            assertThat(WarrenProcess.sample(metrics, "warren_upstream_connections")).isGreaterThanOrEqualTo(1);
+            assertThat(WarrenProcess.sample(metrics, "warren_upstream_channels")).isGreaterThanOrEqualTo(1);
+            assertThat(WarrenProcess.sample(metrics, "warren_handshakes_total{outcome=\"success\"}")).isEqualTo(1);
+            assertThat(WarrenProcess.sample(metrics, "warren_handshake_duration_seconds_count")).isEqualTo(1);
+            assertThat(WarrenProcess.sample(metrics, "warren_handshake_duration_seconds_bucket{le=\"+Inf\"}"))
+                    .isEqualTo(1);
+            assertThat(WarrenProcess.sample(metrics, "warren_messages_published_total")).isEqualTo(1);
+            assertThat(metrics).contains("warren_info{credential_keyer=\"credentials\",reuse_policy=\"publish-safe\","
+                    + "transport=\"nio\"", "warren_bytes_total{direction=\"received\",peer=\"client\"}",
+                    "warren_frames_total{", "warren_upstream_connect_failures_total", "warren_pooled_idle_channels",
+                    "warren_channels_lent_total", "warren_upstream_channels_opened_total",
+                    "jvm_memory_used_bytes", "jvm_threads_current");
+
+            long signalled = System.nanoTime();
+            warren.terminate();
+            ShutdownSignalException signal = closed.get(15, TimeUnit.SECONDS);
+            long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
+            assertThat(signal.isHardError()).isTrue();
+            assertThat(((AMQP.Connection.Close) signal.getReason()).getReplyCode()).isEqualTo(320);
+            assertThat(waitedMillis).as("closed only after the drain timeout").isGreaterThanOrEqualTo(1500);
+            assertThat(warren.awaitExit(Duration.ofSeconds(15))).as(warren.output()).isZero();
+
+            String log = warren.output();
+            assertThat(log).contains("Received SIGTERM", "Drain timeout").contains("DEBUG");
+            assertThat(log).as("the client's password appears nowhere in the logs").doesNotContain(password);
+        } finally {
+            broker.deleteUser(user);
+        }
+    }
+
+    @Test
+    void notReadyWhileTheBrokerCannotBeReached() {
+        int amqp = PortFinder.freePort();
+        int http = PortFinder.freePort();
+        int nothing = PortFinder.freePort();
+        try (WarrenProcess warren = WarrenProcess.start(Map.of(), "--listen", "127.0.0.1:" + amqp,
+                "--http", "127.0.0.1:" + http, "amqp://127.0.0.1:" + nothing)) {
+            warren.awaitOutput("/healthz /readyz /metrics", Duration.ofSeconds(30));
+            assertThat(WarrenProcess.get(http, "/healthz").statusCode()).isEqualTo(200);
+            HttpResponse<String> ready = WarrenProcess.get(http, "/readyz");
+            assertThat(ready.statusCode()).isEqualTo(503);
+            assertThat(ready.body()).contains("cannot reach the broker");
+            warren.terminate();
+            assertThat(warren.awaitExit(Duration.ofSeconds(15))).as(warren.output()).isZero();
+        }
+    }
+
+    @Test
+    void jsonLogLines() {
+        int amqp = PortFinder.freePort();
+        try (WarrenProcess warren = WarrenProcess.start(Map.of("WARREN_LOG_FORMAT", "json"),
+                "--listen", "127.0.0.1:" + amqp, "--http", "off", upstream())) {
+            warren.awaitOutput("drain timeout", Duration.ofSeconds(30));
+            warren.terminate();
+            assertThat(warren.awaitExit(Duration.ofSeconds(15))).isZero();
+            assertThat(warren.output().lines().filter(l -> !l.isBlank()))
+                    .as(warren.output())
+                    .isNotEmpty()
+                    .allSatisfy(l -> assertThat(l).startsWith("{").endsWith("}").contains("\"level\":"));
+            assertThat(warren.output()).contains("\"formattedMessage\":\"Upstream broker amqp:");
+        }
+    }
+
+    @Test
+    void aSecondSignalExitsAtOnce() throws Exception {
+        int amqp = PortFinder.freePort();
+        try (WarrenProcess warren = WarrenProcess.start(Map.of(), "--listen", "127.0.0.1:" + amqp,
+                "--http", "off", "--drain-timeout", "5m", upstream())) {
+            warren.awaitOutput("drain timeout", Duration.ofSeconds(30));
+            Connection connection = client(amqp, "guest", "guest").newConnection();
+            assertThat(connection.isOpen()).isTrue();
+            warren.terminate();
+            warren.awaitOutput("Received SIGTERM", Duration.ofSeconds(10));
+            Thread.sleep(200);
+            assertThat(warren.isAlive()).as("draining, waiting for the client").isTrue();
+            warren.signal("INT");
+            assertThat(warren.awaitExit(Duration.ofSeconds(10))).isEqualTo(128 + 2);
+            connection.abort();
+        }
+    }
+}
