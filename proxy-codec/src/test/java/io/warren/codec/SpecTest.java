@@ -24,7 +24,7 @@ class SpecTest {
         try (InputStream in = SpecTest.class.getResourceAsStream("/amqp-rabbitmq-0.9.1.json")) {
             text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        Map<String, Object> spec = (Map<String, Object>) MiniJson.parse(text);
+        Map<String, Object> spec = (Map<String, Object>) new com.fasterxml.jackson.databind.ObjectMapper().readValue(text, Map.class);
         Map<String, String> domains = new HashMap<>();
         for (Object d : (List<Object>) spec.get("domains")) {
             List<Object> pair = (List<Object>) d;
@@ -43,8 +43,8 @@ class SpecTest {
                     // The component name is the codec's choice; compared separately below.
                     fields.add(new MethodInfo.Field((String) a.get("name"), type, ""));
                 }
-                out.add(new MethodInfo(((Long) c.get("id")).intValue(), (String) c.get("name"),
-                        ((Long) m.get("id")).intValue(), (String) m.get("name"), fields,
+                out.add(new MethodInfo(((Number) c.get("id")).intValue(), (String) c.get("name"),
+                        ((Number) m.get("id")).intValue(), (String) m.get("name"), fields,
                         Boolean.TRUE.equals(m.get("content")), Boolean.TRUE.equals(m.get("synchronous"))));
             }
         }

@@ -131,8 +131,7 @@ final class ClientSession implements ConnectionHandler {
 
     @Override
     public void onWritable(Connection connection) {
-        // Frames to the client drained: nothing to resume on this side (upstream reads are never paused for one
-        // client, see DESIGN.md invariant 8).
+        unstallUpstreams(); // the client reads again: so may the upstream connections feeding it
     }
 
     @Override
@@ -148,6 +147,7 @@ final class ClientSession implements ConnectionHandler {
         State before = state;
         state = State.CLOSED;
         try {
+            unstallUpstreams();
             cancelTimers();
             flushOut();
             if (before != State.CLOSING) {
@@ -1512,7 +1512,52 @@ final class ClientSession implements ConnectionHandler {
         lastWriteNanos = System.nanoTime();
         engine.stats().clientBytesSent(bytes.remaining());
         engine.stats().clientFramesSent(frames);
-        conn.write(bytes);
+        if (!conn.write(bytes) && stalledUpstreams == null && isReading()) {
+            stallUpstreams();
+        }
+    }
+
+    /**
+     * How long a client may leave its write queue above the high-water mark: meanwhile the upstream connections
+     * feeding it stop being read (the broker holds the messages, TCP back-pressure), which stalls the other
+     * clients on them too, so the stall is bounded (DESIGN.md invariant 8).
+     */
+    private static final long SLOW_CLIENT_MILLIS = 10_000;
+
+    /** Upstream connections this client paused because it does not read; null when not stalled. */
+    private List<UpstreamConnection> stalledUpstreams;
+    private EventLoop.Cancellable slowClientTimer;
+
+    private void stallUpstreams() {
+        stalledUpstreams = new ArrayList<>(1);
+        for (ChannelLink link : links.values()) {
+            if (!stalledUpstreams.contains(link.upstream)) {
+                stalledUpstreams.add(link.upstream);
+                link.upstream.pauseReadsFor(this);
+            }
+        }
+        slowClientTimer = loop.schedule(() -> {
+            if (stalledUpstreams != null) {
+                log.info("client {} read nothing for {} ms with its write queue full: disconnecting it", conn.id(),
+                        SLOW_CLIENT_MILLIS);
+                engine.stats().clientViolation(ReplyCode.CONNECTION_FORCED.code());
+                unstallUpstreams();
+                conn.abort(); // it does not read: a connection.close would never reach it
+            }
+        }, SLOW_CLIENT_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private void unstallUpstreams() {
+        List<UpstreamConnection> stalled = stalledUpstreams;
+        stalledUpstreams = null;
+        if (slowClientTimer != null) {
+            slowClientTimer.cancel();
+        }
+        if (stalled != null) {
+            for (UpstreamConnection upstream : stalled) {
+                upstream.resumeReadsFor(this);
+            }
+        }
     }
 
     private void startHeartbeats() {

@@ -69,7 +69,13 @@ final class ExchangeTypeProbe {
             ExchangeMethod.Declare sync = new ExchangeMethod.Declare(declare.ticket(), declare.exchange(),
                     declare.type(), declare.passive(), declare.durable(), declare.autoDelete(), declare.internal(),
                     false, declare.arguments());
-            engine.runtime().connect(engine.config().upstream(), loop, new Session(sync, credentials, loop));
+            Session session = new Session(sync, credentials, loop);
+            if (engine.config().upstreamTls().isPresent()) {
+                engine.runtime().connect(engine.config().upstream(), loop, session,
+                        engine.config().upstreamTls().get());
+            } else {
+                engine.runtime().connect(engine.config().upstream(), loop, session);
+            }
         }
     }
 

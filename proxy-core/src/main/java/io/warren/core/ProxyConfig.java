@@ -1,8 +1,11 @@
 package io.warren.core;
 
+import io.warren.api.transport.TlsClientSettings;
+import io.warren.api.transport.TlsServerSettings;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Everything the engine needs to run, validated once. The launcher builds it from the command line, environment and
@@ -27,6 +30,13 @@ import java.util.Objects;
  * @param idleChannelTimeout how long a scrubbed channel waits in the pool before it is closed upstream
  * @param scrubTimeout how long the scrub of a returned channel may wait for outstanding confirms and its barrier
  *     before the channel is closed instead of reused
+ * @param upstreamTls TLS towards the broker (amqps), or empty for plain AMQP; its server name is the host checked
+ *     against the broker's certificate and sent as SNI
+ * @param plainListener whether clients may connect in plain AMQP on {@code listen}; false leaves only the TLS
+ *     listener (which must then be configured)
+ * @param tlsListen where clients connect over TLS (amqps), or empty for no TLS listener
+ * @param tlsListenSettings certificate, key and client CA of the TLS listener; present exactly when
+ *     {@code tlsListen} is
  */
 public record ProxyConfig(
         InetSocketAddress listen,
@@ -43,9 +53,15 @@ public record ProxyConfig(
         Duration upstreamConnectTimeout,
         int maxIdleChannelsPerKey,
         Duration idleChannelTimeout,
-        Duration scrubTimeout) {
+        Duration scrubTimeout,
+        Optional<TlsClientSettings> upstreamTls,
+        boolean plainListener,
+        Optional<InetSocketAddress> tlsListen,
+        Optional<TlsServerSettings> tlsListenSettings) {
 
     public static final int DEFAULT_PORT = 5673;
+    /** The conventional amqps port, Warren's TLS listener's default. */
+    public static final int DEFAULT_TLS_PORT = 5674;
 
     public ProxyConfig {
         Objects.requireNonNull(listen, "listen");
@@ -78,6 +94,16 @@ public record ProxyConfig(
         if (clientHeartbeat.toSeconds() > 65535 || upstreamHeartbeat.toSeconds() > 65535) {
             throw new IllegalArgumentException("heartbeats must be at most 65535 s");
         }
+        Objects.requireNonNull(upstreamTls, "upstreamTls");
+        Objects.requireNonNull(tlsListen, "tlsListen");
+        Objects.requireNonNull(tlsListenSettings, "tlsListenSettings");
+        if (tlsListen.isPresent() != tlsListenSettings.isPresent()) {
+            throw new IllegalArgumentException("tlsListen and tlsListenSettings go together: a TLS listener needs an"
+                    + " address and a certificate and key");
+        }
+        if (!plainListener && tlsListen.isEmpty()) {
+            throw new IllegalArgumentException("plainListener can only be turned off when there is a TLS listener");
+        }
     }
 
     /** Defaults an operator gets without configuration, for the given upstream. */
@@ -106,6 +132,10 @@ public record ProxyConfig(
         b.maxIdleChannelsPerKey = maxIdleChannelsPerKey;
         b.idleChannelTimeout = idleChannelTimeout;
         b.scrubTimeout = scrubTimeout;
+        b.upstreamTls = upstreamTls;
+        b.plainListener = plainListener;
+        b.tlsListen = tlsListen;
+        b.tlsListenSettings = tlsListenSettings;
         return b;
     }
 
@@ -146,6 +176,10 @@ public record ProxyConfig(
         private int maxIdleChannelsPerKey = 64;
         private Duration idleChannelTimeout = Duration.ofMinutes(5);
         private Duration scrubTimeout = Duration.ofSeconds(5);
+        private Optional<TlsClientSettings> upstreamTls = Optional.empty();
+        private boolean plainListener = true;
+        private Optional<InetSocketAddress> tlsListen = Optional.empty();
+        private Optional<TlsServerSettings> tlsListenSettings = Optional.empty();
 
         private Builder(InetSocketAddress upstream) {
             this.upstream = Objects.requireNonNull(upstream, "upstream");
@@ -221,11 +255,31 @@ public record ProxyConfig(
             return this;
         }
 
+        /** TLS towards the broker (amqps); null for plain AMQP (the default). */
+        public Builder upstreamTls(TlsClientSettings v) {
+            upstreamTls = Optional.ofNullable(v);
+            return this;
+        }
+
+        /** Whether the plain AMQP listener on {@link #listen} is open (default true). */
+        public Builder plainListener(boolean v) {
+            plainListener = v;
+            return this;
+        }
+
+        /** A TLS (amqps) listener for clients at {@code address} with {@code settings}; nulls: none (the default). */
+        public Builder tlsListen(InetSocketAddress address, TlsServerSettings settings) {
+            tlsListen = Optional.ofNullable(address);
+            tlsListenSettings = Optional.ofNullable(settings);
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first invalid field */
         public ProxyConfig build() {
             return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
                     clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
-                    upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout);
+                    upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, upstreamTls,
+                    plainListener, tlsListen, tlsListenSettings);
         }
     }
 

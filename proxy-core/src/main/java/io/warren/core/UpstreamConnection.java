@@ -137,7 +137,11 @@ final class UpstreamConnection implements ConnectionHandler {
 
     void start() {
         engine.stats().upstreamConnecting();
-        engine.runtime().connect(engine.config().upstream(), loop, this);
+        if (engine.config().upstreamTls().isPresent()) {
+            engine.runtime().connect(engine.config().upstream(), loop, this, engine.config().upstreamTls().get());
+        } else {
+            engine.runtime().connect(engine.config().upstream(), loop, this);
+        }
         timer = loop.schedule(() -> {
             if (state != State.READY && state != State.CLOSING && state != State.CLOSED) {
                 fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream " + upstreamName()
@@ -196,6 +200,12 @@ final class UpstreamConnection implements ConnectionHandler {
             return;
         }
         String why = cause == null ? "closed by the broker" : cause.getMessage();
+        if (conn == null && why != null && why.startsWith("TLS ")) {
+            // Never opened: the transport's text already names the address and says why ("TLS handshake with
+            // host:port failed: certificate is not trusted (...)"); "lost" would mislead.
+            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream " + why));
+            return;
+        }
         fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream connection to " + upstreamName() + " lost: "
                 + why));
     }
@@ -469,6 +479,33 @@ final class UpstreamConnection implements ConnectionHandler {
         return c.write(bytes);
     }
 
+    /** Guarded by itself: clients whose full write queues stopped this connection's reads. */
+    private final Set<ClientSession> stallingClients = new java.util.HashSet<>();
+
+    /** Stops reading from the broker until {@code client} drains (or is cut off); any thread. */
+    void pauseReadsFor(ClientSession client) {
+        synchronized (stallingClients) {
+            if (stallingClients.add(client) && stallingClients.size() == 1 && conn != null) {
+                conn.setReadPaused(true);
+            }
+        }
+    }
+
+    void resumeReadsFor(ClientSession client) {
+        synchronized (stallingClients) {
+            if (stallingClients.remove(client) && stallingClients.isEmpty() && conn != null) {
+                conn.setReadPaused(false);
+                loop.execute(() -> lastReadNanos = System.nanoTime()); // silence while paused was ours
+            }
+        }
+    }
+
+    private boolean readsPaused() {
+        synchronized (stallingClients) {
+            return !stallingClients.isEmpty();
+        }
+    }
+
     /** Registers a client to resume when this connection drains. */
     void whenWritable(ClientSession session) {
         pausedClients.add(session);
@@ -492,7 +529,7 @@ final class UpstreamConnection implements ConnectionHandler {
                 long now = System.nanoTime();
                 if (heartbeatSeconds > 0) {
                     long interval = TimeUnit.SECONDS.toNanos(heartbeatSeconds);
-                    if (now - lastReadNanos > 2 * interval) {
+                    if (!readsPaused() && now - lastReadNanos > 2 * interval) {
                         log.warn("upstream {}: missed heartbeats from the broker ({} s), closing", id,
                                 heartbeatSeconds);
                         fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "missed heartbeats from upstream "

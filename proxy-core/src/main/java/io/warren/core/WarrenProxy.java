@@ -4,17 +4,23 @@ import io.warren.api.ChannelReusePolicy;
 import io.warren.api.CredentialKeyer;
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.NetworkRuntime;
+import io.warren.api.transport.TlsStats;
 import io.warren.api.transport.Transport;
 import io.warren.api.transport.TransportSettings;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running Warren proxy: a listener for AMQP clients and the pools of upstream connections behind it.
+ * A running Warren proxy: a listener for AMQP clients (plain, TLS or both) and the pools of upstream connections
+ * behind it.
  *
  * <pre>{@code
  * WarrenProxy proxy = WarrenProxy.start(config, transport, TransportSettings.defaults(), keyer, policy);
@@ -28,12 +34,14 @@ public final class WarrenProxy implements AutoCloseable {
     private final ProxyEngine engine;
     private final NetworkRuntime runtime;
     private final Listener listener;
+    private final Listener tlsListener;
     private volatile boolean closed;
 
-    private WarrenProxy(ProxyEngine engine, NetworkRuntime runtime, Listener listener) {
+    private WarrenProxy(ProxyEngine engine, NetworkRuntime runtime, Listener listener, Listener tlsListener) {
         this.engine = engine;
         this.runtime = runtime;
         this.listener = listener;
+        this.tlsListener = tlsListener;
     }
 
     /**
@@ -46,19 +54,54 @@ public final class WarrenProxy implements AutoCloseable {
         NetworkRuntime runtime = transport.start(settings);
         try {
             ProxyEngine engine = new ProxyEngine(config, runtime, keyer, policy);
-            Listener listener = runtime.listen(config.listen(), connection -> {
+            NetworkRuntime.HandlerFactory sessions = connection -> {
                 ClientSession session = new ClientSession(engine, connection);
                 engine.sessions().add(session);
                 return session;
-            });
-            log.info("Warren {} listening on {} for upstream {}:{} (transport {}, keyer {}, reuse policy {})",
-                    ProxyEngine.VERSION, listener.address(), config.upstream().getHostString(),
+            };
+            Listener listener = config.plainListener() ? runtime.listen(config.listen(), sessions) : null;
+            Listener tlsListener = null;
+            if (config.tlsListen().isPresent()) {
+                try {
+                    tlsListener = runtime.listen(config.tlsListen().get(), sessions, config.tlsListenSettings().get());
+                } catch (IOException | RuntimeException e) {
+                    if (listener != null) {
+                        listener.close();
+                    }
+                    throw e;
+                }
+            }
+            List<String> where = new ArrayList<>();
+            if (listener != null) {
+                where.add(hostPort(listener.address()) + " (amqp)");
+            }
+            if (tlsListener != null) {
+                where.add(hostPort(tlsListener.address()) + " (amqps"
+                        + (config.tlsListenSettings().get().clientCertificateRequired()
+                                ? ", client certificates required" : "") + ")");
+            }
+            log.info("Warren {} listening on {} for upstream {}://{}:{} (transport {}, keyer {}, reuse policy {})",
+                    ProxyEngine.VERSION, String.join(" and ", where),
+                    config.upstreamTls().isPresent() ? "amqps" : "amqp", config.upstream().getHostString(),
                     config.upstream().getPort(), transport.name(), keyer.name(), policy.name());
-            return new WarrenProxy(engine, runtime, listener);
+            if (config.upstreamTls().isPresent()) {
+                var tls = config.upstreamTls().get();
+                log.info("Upstream TLS: server name {}, {}, protocols {}{}", tls.serverName(),
+                        tls.insecureSkipVerifyDangerous() ? "verification OFF"
+                                : "trusting " + (tls.caFile() == null ? "the JDK trust store" : tls.caFile()),
+                        String.join(", ", tls.protocols()),
+                        tls.certificateFile() == null ? "" : ", client certificate " + tls.certificateFile());
+            }
+            return new WarrenProxy(engine, runtime, listener, tlsListener);
         } catch (IOException | RuntimeException e) {
             runtime.close();
             throw e;
         }
+    }
+
+    private static String hostPort(InetSocketAddress a) {
+        String host = a.getHostString();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     /** For tests in this package: the engine's internals (reuse counters, pools). */
@@ -66,9 +109,36 @@ public final class WarrenProxy implements AutoCloseable {
         return engine;
     }
 
-    /** The bound listen address (with the real port when port 0 was configured). */
+    /**
+     * The bound plain listen address (with the real port when port 0 was configured).
+     *
+     * @throws IllegalStateException when the plain listener is turned off
+     */
     public InetSocketAddress listenAddress() {
+        if (listener == null) {
+            throw new IllegalStateException("the plain listener is turned off");
+        }
         return listener.address();
+    }
+
+    /** The bound plain listen address, or empty when the plain listener is turned off. */
+    public Optional<InetSocketAddress> plainListenAddress() {
+        return listener == null ? Optional.empty() : Optional.of(listener.address());
+    }
+
+    /** The bound TLS (amqps) listen address, or empty without a TLS listener. */
+    public Optional<InetSocketAddress> tlsListenAddress() {
+        return tlsListener == null ? Optional.empty() : Optional.of(tlsListener.address());
+    }
+
+    /** When the TLS listener's certificate expires, or empty without a TLS listener. */
+    public Optional<Instant> tlsCertificateNotAfter() {
+        return tlsListener == null ? Optional.empty() : tlsListener.certificateNotAfter();
+    }
+
+    /** TLS handshake counts of the transport, by side and outcome. */
+    public TlsStats tlsStats() {
+        return runtime.tlsStats();
     }
 
     public ProxyStats stats() {
@@ -87,7 +157,16 @@ public final class WarrenProxy implements AutoCloseable {
 
     /** Stops accepting new clients; connected ones carry on. */
     public void stopAccepting() {
-        listener.close();
+        closeListeners();
+    }
+
+    private void closeListeners() {
+        if (listener != null) {
+            listener.close();
+        }
+        if (tlsListener != null) {
+            tlsListener.close();
+        }
     }
 
     /**
@@ -117,7 +196,7 @@ public final class WarrenProxy implements AutoCloseable {
             return;
         }
         closed = true;
-        listener.close();
+        closeListeners();
         for (ClientSession session : engine.sessions()) {
             session.loop().execute(() -> session.forceClose("proxy shutting down"));
         }

@@ -279,96 +279,18 @@ class InteropClientsTest {
 
     // ------------------------------------------------------------------------------------------------------
 
-    /** Parses a flat JSON object (string, number, true/false/null values) into text values. */
+    /** Parses a flat JSON object into text values (other values as their JSON text). */
     static final class FlatJson {
-        private final String s;
-        private int i;
-
-        private FlatJson(String s) {
-            this.s = s;
-        }
+        private FlatJson() {}
 
         static Map<String, String> parse(String text) {
-            FlatJson p = new FlatJson(text);
-            Map<String, String> out = new LinkedHashMap<>();
-            p.ws();
-            p.expect('{');
-            p.ws();
-            if (p.peek() == '}') {
+            try {
+                Map<String, String> out = new LinkedHashMap<>();
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(text).fields().forEachRemaining(e ->
+                        out.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString()));
                 return out;
-            }
-            while (true) {
-                p.ws();
-                String key = p.string();
-                p.ws();
-                p.expect(':');
-                p.ws();
-                out.put(key, p.peek() == '"' ? p.string() : p.scalar());
-                p.ws();
-                char c = p.s.charAt(p.i++);
-                if (c == '}') {
-                    return out;
-                }
-                if (c != ',') {
-                    throw new IllegalArgumentException("expected ',' or '}' at " + (p.i - 1) + " in " + text);
-                }
-            }
-        }
-
-        private char peek() {
-            return s.charAt(i);
-        }
-
-        private void ws() {
-            while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
-                i++;
-            }
-        }
-
-        private void expect(char c) {
-            if (s.charAt(i) != c) {
-                throw new IllegalArgumentException("expected '" + c + "' at " + i + " in " + s);
-            }
-            i++;
-        }
-
-        private String scalar() {
-            int start = i;
-            while (i < s.length() && ",}".indexOf(s.charAt(i)) < 0 && !Character.isWhitespace(s.charAt(i))) {
-                i++;
-            }
-            String v = s.substring(start, i);
-            if (v.isEmpty() || v.startsWith("{") || v.startsWith("[")) {
-                throw new IllegalArgumentException("only flat values are expected, at " + start + " in " + s);
-            }
-            return v;
-        }
-
-        private String string() {
-            expect('"');
-            StringBuilder b = new StringBuilder();
-            while (true) {
-                char c = s.charAt(i++);
-                if (c == '"') {
-                    return b.toString();
-                }
-                if (c != '\\') {
-                    b.append(c);
-                    continue;
-                }
-                char e = s.charAt(i++);
-                switch (e) {
-                    case 'n' -> b.append('\n');
-                    case 't' -> b.append('\t');
-                    case 'r' -> b.append('\r');
-                    case 'b' -> b.append('\b');
-                    case 'f' -> b.append('\f');
-                    case 'u' -> {
-                        b.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
-                        i += 4;
-                    }
-                    default -> b.append(e);
-                }
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("not a JSON object: " + text, e);
             }
         }
     }

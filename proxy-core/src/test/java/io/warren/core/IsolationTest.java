@@ -208,6 +208,8 @@ class IsolationTest {
         try (RawAmqpClient c = new RawAmqpClient("127.0.0.1", port)) {
             c.requestedChannelMax = 2;
             c.handshake("guest", "guest", "/", 0);
+            // The broker answers a violation at once or never (it stalls on a few): don't wait long for never.
+            c.readTimeout(java.time.Duration.ofSeconds(3));
             try {
                 v.send(c);
             } catch (java.io.IOException e) {

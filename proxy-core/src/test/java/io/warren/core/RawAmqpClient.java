@@ -223,6 +223,11 @@ final class RawAmqpClient implements AutoCloseable {
         socket.close();
     }
 
+    /** How long a read may block before it gives up (a peer that stalls). */
+    void readTimeout(Duration timeout) throws IOException {
+        socket.setSoTimeout((int) timeout.toMillis());
+    }
+
     /** Drops the TCP connection with a reset, as a killed process would. */
     void abort() throws IOException {
         socket.setSoLinger(true, 0);

@@ -328,7 +328,7 @@ class ReuseTest {
         // with the machine's two cores loaded 3-4 times over).
         assertThat(after[0] - before[0]).as("channels opened on the broker").isLessThanOrEqualTo(30);
         assertThat(after[1] - before[1]).as("connections opened on the broker").isLessThanOrEqualTo(1);
-        assertThat(reuse().channelsLent()).as("channels lent from the pool").isGreaterThanOrEqualTo(990);
+        assertThat(reuse().channelsLent()).as("channels lent from the pool").isGreaterThanOrEqualTo(1000 - 30);
     }
 
     @Test

@@ -46,11 +46,15 @@ final class Cli {
                 .footer("", "Exit codes: 0 stopped normally, 1 could not start, 2 bad command line or"
                         + " configuration.");
         spec.addPositional(PositionalParamSpec.builder().paramLabel("UPSTREAM_URL").arity("0..1").type(String.class)
-                .description("The broker, amqp://host[:port] (same as --upstream).").build());
+                .description("The broker, amqp://host[:port] or amqps://host[:port] (same as --upstream).").build());
         for (Setting s : Setting.values()) {
             String def = s.defaultValue().map(d -> " Default: " + d + ".").orElse("");
-            spec.addOption(OptionSpec.builder(s.option()).paramLabel(s.label()).type(String.class)
-                    .description(s.description() + def).build());
+            if (s.flag()) {
+                spec.addOption(OptionSpec.builder(s.option()).arity("0").description(s.description()).build());
+            } else {
+                spec.addOption(OptionSpec.builder(s.option()).paramLabel(s.label()).type(String.class)
+                        .description(s.description() + def).build());
+            }
         }
         spec.addOption(OptionSpec.builder(CONFIG).paramLabel("FILE").type(String.class)
                 .description("Read settings from FILE (key = value lines; also WARREN_CONFIG).").build());
@@ -68,7 +72,8 @@ final class Cli {
         ParseResult r = new CommandLine(spec).parseArgs(args);
         Map<Setting, Settings.Value> values = new EnumMap<>(Setting.class);
         for (Setting s : Setting.values()) {
-            String v = r.matchedOptionValue(s.option(), null);
+            String v = s.flag() ? (r.hasMatchedOption(s.option()) ? "true" : null)
+                    : r.matchedOptionValue(s.option(), null);
             if (v != null) {
                 values.put(s, new Settings.Value(v, s.option()));
             }

@@ -62,14 +62,21 @@ final class Daemon {
             log.warn("The upstream URL's {} is ignored: each client's own credentials and virtual host are used"
                     + " upstream", config.upstreamUrl().ignoredParts());
         }
+        for (String warning : config.tlsWarnings()) {
+            log.warn("TLS: {}", warning);
+        }
         Shutdown shutdown = Shutdown.install();
         WarrenProxy proxy;
         try {
             proxy = WarrenProxy.start(config.proxy(), plugins.transport(), config.transportSettings(),
                     plugins.keyer(), plugins.policy());
         } catch (IOException e) {
-            throw new StartupException("cannot listen on " + Values.formatAddress(config.proxy().listen()) + ": "
-                    + e.getMessage());
+            if (config.proxy().tlsListen().isEmpty()) {
+                throw new StartupException("cannot listen on " + Values.formatAddress(config.proxy().listen()) + ": "
+                        + e.getMessage());
+            }
+            // Either listener may have failed (or a TLS file changed since the check): the message says which.
+            throw new StartupException("cannot listen: " + e.getMessage());
         }
         HttpEndpoints http;
         try {

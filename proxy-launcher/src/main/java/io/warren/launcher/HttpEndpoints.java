@@ -46,9 +46,10 @@ final class HttpEndpoints {
 
     static HttpEndpoints start(LauncherConfig config, WarrenProxy proxy, Daemon.Plugins plugins) throws IOException {
         PrometheusRegistry registry = new PrometheusRegistry();
-        registry.register(new WarrenMetrics(proxy.stats(), plugins));
+        registry.register(new WarrenMetrics(proxy, plugins));
         JvmMetrics.builder().register(registry);
-        UpstreamProbe probe = new UpstreamProbe(config.proxy().upstream(), 2000);
+        UpstreamProbe probe = new UpstreamProbe(config.proxy().upstream(), 2000,
+                config.proxy().upstreamTls().orElse(null));
         if (config.http().isEmpty()) {
             return new HttpEndpoints(null, null, registry, proxy, probe);
         }

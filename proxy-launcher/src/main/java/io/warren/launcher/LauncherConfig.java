@@ -1,9 +1,17 @@
 package io.warren.launcher;
 
+import io.warren.api.transport.PemTls;
+import io.warren.api.transport.TlsClientSettings;
+import io.warren.api.transport.TlsConfigException;
+import io.warren.api.transport.TlsServerSettings;
 import io.warren.api.transport.TransportSettings;
 import io.warren.core.ProxyConfig;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -14,6 +22,8 @@ import java.util.Set;
  * the source of the bad value.
  *
  * @param http where the HTTP endpoints listen, or empty when turned off
+ * @param tlsWarnings problems of the TLS configuration that do not prevent a start (verification turned off,
+ *     certificates expired or expiring soon), one line each, to be logged at start
  */
 record LauncherConfig(
         ProxyConfig proxy,
@@ -26,7 +36,8 @@ record LauncherConfig(
         String credentialKeyer,
         String reusePolicy,
         Duration drainTimeout,
-        Settings settings) {
+        Settings settings,
+        List<String> tlsWarnings) {
 
     static final Set<String> LOG_LEVELS = Set.of("error", "warn", "info", "debug", "trace");
     static final Set<String> LOG_FORMATS = Set.of("text", "json");
@@ -35,11 +46,17 @@ record LauncherConfig(
         Settings.Value upstreamValue = s.require(Setting.UPSTREAM, "give UPSTREAM_URL (amqp://host[:port]) as an"
                 + " argument, or set WARREN_UPSTREAM or 'upstream' in the config file");
         UpstreamUrl url = parse(Setting.UPSTREAM, upstreamValue, UpstreamUrl::parse);
-        if (url.tls()) {
-            throw new ConfigException("upstream (" + upstreamValue.source() + "): amqps:// needs TLS support,"
-                    + " which this version of Warren does not have yet; use amqp://");
-        }
         InetSocketAddress upstream = parse(Setting.UPSTREAM, upstreamValue, t -> url.address());
+        List<String> tlsWarnings = new ArrayList<>();
+        TlsClientSettings upstreamTls = upstreamTls(s, url, tlsWarnings);
+        boolean noPlain = parse(s, Setting.NO_PLAIN_LISTENER, Values::parseBoolean);
+        Optional<InetSocketAddress> tlsListen = file(s, Setting.TLS_LISTEN).isEmpty() ? Optional.empty()
+                : Optional.of(parse(s, Setting.TLS_LISTEN,
+                        t -> Values.parseAddress(t, ProxyConfig.DEFAULT_TLS_PORT)));
+        TlsServerSettings listenerTls = listenerTls(s, tlsListen.isPresent(), tlsWarnings);
+        if (noPlain && tlsListen.isEmpty()) {
+            throw bad(s, Setting.NO_PLAIN_LISTENER, "turns off the only listener; also give --tls-listen");
+        }
 
         ProxyConfig.Builder b = ProxyConfig.builder(upstream)
                 .listen(parse(s, Setting.LISTEN, Values::parseAddress))
@@ -55,7 +72,10 @@ record LauncherConfig(
                 .reauthInterval(parse(s, Setting.REAUTH_INTERVAL, Values::parseDuration))
                 .maxIdleChannelsPerKey(parse(s, Setting.MAX_IDLE_CHANNELS_PER_KEY, Values::parseInt))
                 .idleChannelTimeout(parse(s, Setting.IDLE_CHANNEL_TIMEOUT, Values::parseDuration))
-                .scrubTimeout(parse(s, Setting.SCRUB_TIMEOUT, Values::parseDuration));
+                .scrubTimeout(parse(s, Setting.SCRUB_TIMEOUT, Values::parseDuration))
+                .upstreamTls(upstreamTls)
+                .plainListener(!noPlain)
+                .tlsListen(tlsListen.orElse(null), listenerTls);
         ProxyConfig proxy;
         try {
             proxy = b.build();
@@ -86,7 +106,86 @@ record LauncherConfig(
         Duration drain = parse(s, Setting.DRAIN_TIMEOUT, Values::parseDuration);
 
         return new LauncherConfig(proxy, transport, url, http, level, format, name(s, Setting.TRANSPORT),
-                name(s, Setting.CREDENTIAL_KEYER), name(s, Setting.REUSE_POLICY), drain, s);
+                name(s, Setting.CREDENTIAL_KEYER), name(s, Setting.REUSE_POLICY), drain, s, List.copyOf(tlsWarnings));
+    }
+
+    private static final List<Setting> UPSTREAM_TLS = List.of(Setting.UPSTREAM_CA, Setting.UPSTREAM_CERT,
+            Setting.UPSTREAM_KEY, Setting.UPSTREAM_INSECURE_SKIP_VERIFY);
+    private static final List<Setting> LISTENER_TLS = List.of(Setting.TLS_CERT, Setting.TLS_KEY,
+            Setting.TLS_CLIENT_CA);
+
+    /** The upstream's TLS settings, checked (files read, key matched): null for an amqp:// upstream. */
+    private static TlsClientSettings upstreamTls(Settings s, UpstreamUrl url, List<String> warnings)
+            throws ConfigException {
+        boolean insecure = parse(s, Setting.UPSTREAM_INSECURE_SKIP_VERIFY, Values::parseBoolean);
+        if (!url.tls()) {
+            for (Setting setting : UPSTREAM_TLS) {
+                if (setting == Setting.UPSTREAM_INSECURE_SKIP_VERIFY ? insecure : file(s, setting).isPresent()) {
+                    throw bad(s, setting, "only applies to an amqps:// upstream, but the upstream is " + url.masked());
+                }
+            }
+            return null;
+        }
+        Optional<Path> cert = file(s, Setting.UPSTREAM_CERT);
+        Optional<Path> key = file(s, Setting.UPSTREAM_KEY);
+        if (cert.isPresent() && key.isEmpty()) {
+            throw bad(s, Setting.UPSTREAM_CERT, "needs --upstream-key (the certificate's private key) too");
+        }
+        if (key.isPresent() && cert.isEmpty()) {
+            throw bad(s, Setting.UPSTREAM_KEY, "needs --upstream-cert (the key's certificate) too");
+        }
+        TlsClientSettings tls = new TlsClientSettings(url.host(), file(s, Setting.UPSTREAM_CA).orElse(null),
+                cert.orElse(null), key.orElse(null), insecure, TlsClientSettings.SUPPORTED_PROTOCOLS);
+        try {
+            PemTls.clientContext(tls);
+            warnings.addAll(PemTls.warnings(tls, Instant.now()));
+        } catch (TlsConfigException e) {
+            throw unusable(s, e, UPSTREAM_TLS);
+        }
+        return tls;
+    }
+
+    /** The TLS listener's settings, checked: null without --tls-listen. */
+    private static TlsServerSettings listenerTls(Settings s, boolean listening, List<String> warnings)
+            throws ConfigException {
+        if (!listening) {
+            for (Setting setting : LISTENER_TLS) {
+                if (file(s, setting).isPresent()) {
+                    throw bad(s, setting, "only applies to a TLS listener; also give --tls-listen");
+                }
+            }
+            return null;
+        }
+        Optional<Path> cert = file(s, Setting.TLS_CERT);
+        Optional<Path> key = file(s, Setting.TLS_KEY);
+        if (cert.isEmpty() || key.isEmpty()) {
+            throw bad(s, Setting.TLS_LISTEN, "a TLS listener needs --tls-cert and --tls-key (PEM certificate chain"
+                    + " and private key)");
+        }
+        TlsServerSettings tls = new TlsServerSettings(cert.get(), key.get(),
+                file(s, Setting.TLS_CLIENT_CA).orElse(null), TlsClientSettings.SUPPORTED_PROTOCOLS);
+        try {
+            PemTls.serverContext(tls);
+            warnings.addAll(PemTls.warnings(tls, Instant.now()));
+        } catch (TlsConfigException e) {
+            throw unusable(s, e, LISTENER_TLS);
+        }
+        return tls;
+    }
+
+    /** An optional file setting: empty when unset or blank. */
+    private static Optional<Path> file(Settings s, Setting setting) {
+        return s.get(setting).map(v -> v.text().strip()).filter(t -> !t.isEmpty()).map(Path::of);
+    }
+
+    /** The file's own one-line message, prefixed with the key and source that named the file. */
+    private static ConfigException unusable(Settings s, TlsConfigException e, List<Setting> candidates) {
+        for (Setting setting : candidates) {
+            if (file(s, setting).filter(p -> p.equals(e.file())).isPresent()) {
+                return bad(s, setting, e.getMessage());
+            }
+        }
+        return new ConfigException("tls: " + e.getMessage());
     }
 
     /** The engine names the record component first in its messages: map it back to the key and source. */
@@ -145,7 +244,10 @@ record LauncherConfig(
         for (Setting setting : Setting.values()) {
             Settings.Value v = settings.get(setting).orElse(new Settings.Value("", "unset"));
             String shown = setting == Setting.UPSTREAM ? upstreamUrl.masked() : v.text().strip();
-            out.append(String.format(Locale.ROOT, "%-26s = %-28s # %s%n", setting.key(), shown, v.source()));
+            out.append(String.format(Locale.ROOT, "%-29s = %-28s # %s%n", setting.key(), shown, v.source()));
+        }
+        for (String w : tlsWarnings) {
+            out.append("# warning: ").append(w).append('\n');
         }
         return out.toString();
     }

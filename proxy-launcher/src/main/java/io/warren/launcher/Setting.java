@@ -14,10 +14,29 @@ import java.util.function.Function;
  * {@link ProxyConfig#defaults}, so the daemon and the engine never disagree.
  */
 enum Setting {
-    UPSTREAM("upstream", "URL", "The broker: amqp://host[:port] (default port 5672). Credentials and virtual host"
-            + " come from each client; user:password in the URL is ignored and never printed.", null, null),
+    UPSTREAM("upstream", "URL", "The broker: amqp://host[:port] (default port 5672), or amqps://host[:port] for TLS"
+            + " (default port 5671; certificate and host name verified). Credentials and virtual host come from each"
+            + " client; user:password in the URL is ignored and never printed.", null, null),
+    UPSTREAM_CA("upstream-ca", "FILE", "amqps upstream: PEM bundle of the CAs trusted for the broker's certificate"
+            + " (default: the JDK's trust store).", null, null),
+    UPSTREAM_CERT("upstream-cert", "FILE", "amqps upstream: PEM client certificate chain, for brokers that require"
+            + " mutual TLS (with --upstream-key).", null, null),
+    UPSTREAM_KEY("upstream-key", "FILE", "amqps upstream: PEM private key of --upstream-cert (unencrypted).", null,
+            null),
+    UPSTREAM_INSECURE_SKIP_VERIFY("upstream-insecure-skip-verify", null, "amqps upstream: accept any certificate"
+            + " and host name. INSECURE: anyone on the network path can read and change the traffic; a warning is"
+            + " logged at start.", null, c -> "false"),
     LISTEN("listen", "HOST:PORT", "Where AMQP clients connect ([::1]:5673 for IPv6).", null,
             c -> Values.formatAddress(c.listen())),
+    NO_PLAIN_LISTENER("no-plain-listener", null, "Turn off the plain AMQP listener (--listen): clients connect only"
+            + " over TLS (needs --tls-listen).", null, c -> "false"),
+    TLS_LISTEN("tls-listen", "HOST:PORT", "Also listen for amqps clients here (default port "
+            + ProxyConfig.DEFAULT_TLS_PORT + " when only HOST is given); needs --tls-cert and --tls-key.", null, null),
+    TLS_CERT("tls-cert", "FILE", "TLS listener: PEM certificate chain, leaf first.", null, null),
+    TLS_KEY("tls-key", "FILE", "TLS listener: PEM private key of --tls-cert (unencrypted PKCS#8, RSA or EC).", null,
+            null),
+    TLS_CLIENT_CA("tls-client-ca", "FILE", "TLS listener: require client certificates signed by a CA of this PEM"
+            + " bundle.", null, null),
     HTTP("http", "HOST:PORT", "Address of the HTTP endpoints /healthz, /readyz and /metrics, or 'off'.", null,
             c -> "127.0.0.1:15673"),
     LOG_LEVEL("log-level", "LEVEL", "error, warn, info, debug or trace. Client connects and disconnects are logged"
@@ -96,16 +115,27 @@ enum Setting {
         return "WARREN_" + key.toUpperCase(Locale.ROOT).replace('-', '_');
     }
 
-    /** What the value looks like, for help texts: HOST:PORT, DURATION... */
+    /** What the value looks like, for help texts: HOST:PORT, DURATION...; null for a flag. */
     String label() {
         return label;
+    }
+
+    /**
+     * An on/off switch: a command-line option without a value ({@code --no-plain-listener}); {@code true} or
+     * {@code false} in the environment and the file.
+     */
+    boolean flag() {
+        return label == null;
     }
 
     String description() {
         return description;
     }
 
-    /** The built-in default, as it would be written in the file; empty for the upstream, which has none. */
+    /**
+     * The built-in default, as it would be written in the file; empty for the upstream and the TLS files, which have
+     * none.
+     */
     Optional<String> defaultValue() {
         return defaultValue == null ? Optional.empty() : Optional.of(defaultValue.apply(ENGINE_DEFAULTS));
     }

@@ -5,11 +5,20 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.util.List;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import io.warren.api.transport.PemTls;
+import io.warren.api.transport.TlsClientSettings;
 
 /**
  * Asks the broker, without credentials, whether it would accept an AMQP connection: sends the protocol header and
  * waits for connection.start, then hangs up (the broker logs that the client closed during the handshake). Used by
- * /readyz only while no upstream connection is open, and at most once a second.
+ * /readyz only while no upstream connection is open, and at most once a second. For an amqps upstream the TLS
+ * handshake comes first, verified as the engine verifies it.
  */
 final class UpstreamProbe {
     private static final byte[] HEADER = {'A', 'M', 'Q', 'P', 0, 0, 9, 1};
@@ -22,9 +31,13 @@ final class UpstreamProbe {
     private long lastAt;
     private boolean probed;
 
-    UpstreamProbe(InetSocketAddress broker, int timeoutMillis) {
+    private final TlsClientSettings tls;
+
+    /** @param tls the upstream's TLS settings, or null for plain AMQP */
+    UpstreamProbe(InetSocketAddress broker, int timeoutMillis, TlsClientSettings tls) {
         this.broker = broker;
         this.timeoutMillis = timeoutMillis;
+        this.tls = tls;
     }
 
     /** Null when the broker answered with connection.start, else what went wrong. */
@@ -39,9 +52,18 @@ final class UpstreamProbe {
     }
 
     private String probe() {
-        try (Socket socket = new Socket()) {
-            socket.connect(broker, timeoutMillis);
-            socket.setSoTimeout(timeoutMillis);
+        try (Socket plain = new Socket()) {
+            plain.connect(broker, timeoutMillis);
+            plain.setSoTimeout(timeoutMillis);
+            Socket socket = plain;
+            if (tls != null) {
+                try {
+                    socket = handshake(plain);
+                } catch (SSLException e) {
+                    return "TLS handshake with " + Values.formatAddress(broker) + " failed: "
+                            + PemTls.describeHandshakeFailure(e);
+                }
+            }
             OutputStream out = socket.getOutputStream();
             out.write(HEADER);
             out.flush();
@@ -58,6 +80,23 @@ final class UpstreamProbe {
         } catch (IOException e) {
             return "cannot reach the broker at " + Values.formatAddress(broker) + ": " + e.getMessage();
         }
+    }
+
+    private SSLSocket handshake(Socket plain) throws IOException {
+        SSLContext context = PemTls.clientContext(tls);
+        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, tls.serverName(),
+                broker.getPort(), true);
+        SSLParameters params = socket.getSSLParameters();
+        params.setProtocols(tls.protocols().toArray(String[]::new));
+        if (!tls.insecureSkipVerifyDangerous()) {
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+        }
+        if (!com.google.common.net.InetAddresses.isInetAddress(tls.serverName())) {
+            params.setServerNames(List.of(new SNIHostName(tls.serverName())));
+        }
+        socket.setSSLParameters(params);
+        socket.startHandshake();
+        return socket;
     }
 
     @Override

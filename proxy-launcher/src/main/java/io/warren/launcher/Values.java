@@ -115,6 +115,30 @@ final class Values {
         return resolve(hp.getHost(), hp.getPort(), text);
     }
 
+    /** {@code HOST:PORT} or just {@code HOST} (then {@code defaultPort}), IPv6 in brackets. */
+    static InetSocketAddress parseAddress(String text, int defaultPort) {
+        HostAndPort hp;
+        try {
+            hp = HostAndPort.fromString(text.trim()).requireBracketsForIPv6();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + text + "' is not HOST[:PORT] (" + e.getMessage()
+                    + "); write IPv6 addresses in brackets, e.g. [::1]:" + defaultPort);
+        }
+        if (hp.getHost().isEmpty()) {
+            throw new IllegalArgumentException("'" + text + "' has no host, e.g. 127.0.0.1:" + defaultPort);
+        }
+        return resolve(hp.getHost(), hp.getPortOrDefault(defaultPort), text);
+    }
+
+    /** {@code true} or {@code false} (also yes/no, on/off, 1/0), for flags given in the environment or the file. */
+    static boolean parseBoolean(String text) {
+        return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "yes", "on", "1" -> true;
+            case "false", "no", "off", "0" -> false;
+            default -> throw new IllegalArgumentException("'" + text + "' is not true or false");
+        };
+    }
+
     static InetSocketAddress resolve(String host, int port, String shown) {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("'" + shown + "' has port " + port + ", outside 0..65535");

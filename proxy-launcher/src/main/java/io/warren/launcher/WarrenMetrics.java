@@ -13,14 +13,20 @@ import io.prometheus.metrics.model.snapshots.InfoSnapshot.InfoDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.warren.api.transport.TlsHandshakeOutcome;
+import io.warren.api.transport.TlsSide;
+import io.warren.api.transport.TlsStats;
 import io.warren.core.ProxyStats;
+import io.warren.core.WarrenProxy;
 import io.warren.core.ProxyStats.Direction;
 import io.warren.core.ProxyStats.Peer;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Warren's own metrics, read from {@link ProxyStats} at each scrape (nothing is counted twice, and the engine keeps
@@ -28,10 +34,14 @@ import java.util.Map;
  */
 final class WarrenMetrics implements MultiCollector {
     private final ProxyStats stats;
+    private final TlsStats tls;
+    private final Optional<Instant> certificateNotAfter;
     private final Labels info;
 
-    WarrenMetrics(ProxyStats stats, Daemon.Plugins plugins) {
-        this.stats = stats;
+    WarrenMetrics(WarrenProxy proxy, Daemon.Plugins plugins) {
+        this.stats = proxy.stats();
+        this.tls = proxy.tlsStats();
+        this.certificateNotAfter = proxy.tlsCertificateNotAfter();
         this.info = Labels.of("version", Cli.version().split(" ")[1], "transport", plugins.transport().name(),
                 "credential_keyer", plugins.keyer().name(), "reuse_policy", plugins.policy().name());
     }
@@ -77,6 +87,19 @@ final class WarrenMetrics implements MultiCollector {
 
         out.add(traffic("warren_bytes", "Bytes exchanged with clients and upstream connections", true));
         out.add(traffic("warren_frames", "AMQP frames exchanged with clients and upstream connections", false));
+
+        CounterSnapshot.Builder handshakesTls = counterBuilder("warren_tls_handshakes", "TLS handshakes, by the"
+                + " side Warren was (client: towards the broker, server: on the TLS listener) and how they ended");
+        for (TlsSide side : TlsSide.values()) {
+            for (TlsHandshakeOutcome outcome : TlsHandshakeOutcome.values()) {
+                handshakesTls.dataPoint(CounterDataPointSnapshot.builder()
+                        .labels(Labels.of("side", side.label(), "outcome", outcome.label()))
+                        .value(tls.handshakes(side, outcome)).build());
+            }
+        }
+        out.add(handshakesTls.build());
+        certificateNotAfter.ifPresent(t -> out.add(gauge("warren_tls_certificate_expiry_timestamp_seconds",
+                "When the TLS listener's certificate expires, in seconds since the epoch", t.getEpochSecond())));
 
         CounterSnapshot.Builder violations = counterBuilder("warren_client_violations",
                 "Clients closed for a protocol violation, by the reply code they were given");
