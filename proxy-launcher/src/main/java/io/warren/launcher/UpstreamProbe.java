@@ -1,5 +1,7 @@
 package io.warren.launcher;
 
+import io.warren.api.transport.PemTls;
+import io.warren.api.transport.TlsClientSettings;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -11,8 +13,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import io.warren.api.transport.PemTls;
-import io.warren.api.transport.TlsClientSettings;
 
 /**
  * Asks the broker, without credentials, whether it would accept an AMQP connection: sends the protocol header and

@@ -53,11 +53,6 @@ class CommandLineIT {
     }
 
     @Test
-    void amqpsIsRefusedUntilTlsLands() {
-        assertOneLineError(WarrenProcess.run(Map.of(), "amqps://127.0.0.1:5671"), "upstream", "TLS");
-    }
-
-    @Test
     void unknownFileKeyNamesFileLineAndKey() throws Exception {
         Path conf = tmp.resolve("warren.conf");
         Files.writeString(conf, "# comment\nlisten = 127.0.0.1:5673\nlisen = 127.0.0.1:1\n");

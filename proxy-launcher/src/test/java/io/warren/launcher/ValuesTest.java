@@ -43,7 +43,20 @@ class ValuesTest {
         assertThat(url.ignoredParts()).isEqualTo("user info and virtual host");
         assertThat(UpstreamUrl.parse("amqp://[::1]").masked()).isEqualTo("amqp://[::1]:5672");
         assertThat(UpstreamUrl.parse("amqps://h").tls()).isTrue();
+        assertThat(UpstreamUrl.parse("amqps://h").port()).isEqualTo(5671);
+        assertThat(UpstreamUrl.parse("amqps://h:1234").port()).isEqualTo(1234);
         assertThatThrownBy(() -> UpstreamUrl.parse("amqp://bob:s3cret@bad host/"))
                 .hasMessageNotContaining("s3cret");
+    }
+
+    @Test
+    void tlsListenAddressesAndFlags() {
+        assertThat(Values.parseAddress("127.0.0.1", 5674).getPort()).isEqualTo(5674);
+        assertThat(Values.parseAddress("127.0.0.1:6000", 5674).getPort()).isEqualTo(6000);
+        assertThat(Values.formatAddress(Values.parseAddress("[::1]", 5674))).isEqualTo("[::1]:5674");
+        assertThatThrownBy(() -> Values.parseAddress(":5674", 5674)).hasMessageContaining("no host");
+        assertThat(Values.parseBoolean("true")).isTrue();
+        assertThat(Values.parseBoolean(" FALSE ")).isFalse();
+        assertThatThrownBy(() -> Values.parseBoolean("maybe")).hasMessageContaining("true or false");
     }
 }
