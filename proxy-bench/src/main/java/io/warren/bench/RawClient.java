@@ -22,6 +22,8 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import javax.net.ssl.SSLSocket;
 
 /**
  * The smallest AMQP 0-9-1 publisher that is still a well-behaved client, written with Warren's codec: one
@@ -30,53 +32,103 @@ import java.nio.charset.StandardCharsets;
  * publish + channel.close / close-ok, connection.close / close-ok. Used by {@link ConnectionPerPublishBench}
  * to take the Java client's own per-connection cost (a reader thread, a work pool, a heartbeat executor) out of
  * the numbers.
+ *
+ * <p>With a {@link BenchTls} it speaks amqps: TCP connect, then a TLS handshake (SNI and host name verification
+ * against {@link BenchTls#serverName()}), then the same AMQP exchange over the {@link SSLSocket}.
+ *
+ * <p>Not thread-safe (one client at a time per instance: {@link #lastTlsHandshakeNanos()}).
  */
 final class RawClient {
     private final InetSocketAddress address;
     private final String user;
     private final String password;
+    private final BenchTls tls;
+    private long lastTlsHandshakeNanos;
+    private String lastTlsSession = "";
 
     RawClient(InetSocketAddress address, String user, String password) {
+        this(address, user, password, null);
+    }
+
+    /** @param tls null for plain AMQP */
+    RawClient(InetSocketAddress address, String user, String password, BenchTls tls) {
         this.address = address;
         this.user = user;
         this.password = password;
+        this.tls = tls;
     }
 
-    /** One short-lived client: connect, open a channel, publish one message, close both. */
-    void publishOnce(String exchange, String routingKey, byte[] body) throws IOException {
-        try (Socket s = new Socket()) {
-            s.setTcpNoDelay(true);
-            s.connect(address, 10_000);
-            s.setSoTimeout(30_000);
-            InputStream in = s.getInputStream();
-            OutputStream out = s.getOutputStream();
-            Reader reader = new Reader(in);
-            ByteBuffer buf = ByteBuffer.allocate(4096 + body.length);
+    /** How long the last client's TLS handshake took (TCP connected to handshake done), 0 without TLS. */
+    long lastTlsHandshakeNanos() {
+        return lastTlsHandshakeNanos;
+    }
 
-            out.write(ProtocolHeader.AMQP_0_9_1);
-            out.flush();
-            reader.expect(0, ConnectionMethod.Start.class);
-            FieldTable props = FieldTable.builder().put("product", "warren-bench-raw-client").build();
-            byte[] plain = ("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8);
-            send(out, buf.clear(), 0, new ConnectionMethod.StartOk(props, "PLAIN", LongString.of(plain), "en_US"));
-            ConnectionMethod.Tune tune = reader.expect(0, ConnectionMethod.Tune.class);
-            buf.clear();
-            FrameEncoder.writeMethod(buf, 0, new ConnectionMethod.TuneOk(tune.channelMax(), tune.frameMax(), 0));
-            FrameEncoder.writeMethod(buf, 0, new ConnectionMethod.Open("/", "", false));
-            flush(out, buf);
-            reader.expect(0, ConnectionMethod.OpenOk.class);
-            send(out, buf.clear(), 1, new ChannelMethod.Open(""));
-            reader.expect(1, ChannelMethod.OpenOk.class);
-            buf.clear();
-            FrameEncoder.writeMethod(buf, 1, new BasicMethod.Publish(0, exchange, routingKey, false, false));
-            FrameEncoder.writeHeader(buf, 1, ContentHeader.basic(body.length, BasicProperties.EMPTY));
-            FrameEncoder.writeBody(buf, 1, ByteBuffer.wrap(body));
-            FrameEncoder.writeMethod(buf, 1, new ChannelMethod.Close(200, "", 0, 0));
-            flush(out, buf);
-            reader.expect(1, ChannelMethod.CloseOk.class);
-            send(out, buf.clear(), 0, new ConnectionMethod.Close(200, "", 0, 0));
-            reader.expect(0, ConnectionMethod.CloseOk.class);
+    /** Protocol and cipher suite of the last client's TLS session, empty without TLS. */
+    String lastTlsSession() {
+        return lastTlsSession;
+    }
+
+    /**
+     * One short-lived client: connect, (TLS handshake,) open a channel, publish one message, close both.
+     *
+     * @return {@link System#nanoTime()} when connection.close-ok arrived (the socket's own close, which for TLS may
+     *     send close_notify, comes after and is not part of the client's measured time)
+     */
+    long publishOnce(String exchange, String routingKey, byte[] body) throws IOException {
+        Socket plain = new Socket();
+        Socket s = plain;
+        try {
+            plain.setTcpNoDelay(true);
+            plain.connect(address, 10_000);
+            plain.setSoTimeout(30_000);
+            if (tls != null) {
+                long t0 = System.nanoTime();
+                SSLSocket ssl = tls.handshake(plain, address.getPort());
+                lastTlsHandshakeNanos = System.nanoTime() - t0;
+                lastTlsSession = ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite();
+                s = ssl;
+            }
+            return exchange(s, exchange, routingKey, body);
+        } catch (GeneralSecurityException e) {
+            throw new IOException(e);
+        } finally {
+            s.close();
+            if (s != plain) {
+                plain.close();
+            }
         }
+    }
+
+    private long exchange(Socket s, String exchange, String routingKey, byte[] body) throws IOException {
+        InputStream in = s.getInputStream();
+        OutputStream out = s.getOutputStream();
+        Reader reader = new Reader(in);
+        ByteBuffer buf = ByteBuffer.allocate(4096 + body.length);
+
+        out.write(ProtocolHeader.AMQP_0_9_1);
+        out.flush();
+        reader.expect(0, ConnectionMethod.Start.class);
+        FieldTable props = FieldTable.builder().put("product", "warren-bench-raw-client").build();
+        byte[] plain = ("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8);
+        send(out, buf.clear(), 0, new ConnectionMethod.StartOk(props, "PLAIN", LongString.of(plain), "en_US"));
+        ConnectionMethod.Tune tune = reader.expect(0, ConnectionMethod.Tune.class);
+        buf.clear();
+        FrameEncoder.writeMethod(buf, 0, new ConnectionMethod.TuneOk(tune.channelMax(), tune.frameMax(), 0));
+        FrameEncoder.writeMethod(buf, 0, new ConnectionMethod.Open("/", "", false));
+        flush(out, buf);
+        reader.expect(0, ConnectionMethod.OpenOk.class);
+        send(out, buf.clear(), 1, new ChannelMethod.Open(""));
+        reader.expect(1, ChannelMethod.OpenOk.class);
+        buf.clear();
+        FrameEncoder.writeMethod(buf, 1, new BasicMethod.Publish(0, exchange, routingKey, false, false));
+        FrameEncoder.writeHeader(buf, 1, ContentHeader.basic(body.length, BasicProperties.EMPTY));
+        FrameEncoder.writeBody(buf, 1, ByteBuffer.wrap(body));
+        FrameEncoder.writeMethod(buf, 1, new ChannelMethod.Close(200, "", 0, 0));
+        flush(out, buf);
+        reader.expect(1, ChannelMethod.CloseOk.class);
+        send(out, buf.clear(), 0, new ConnectionMethod.Close(200, "", 0, 0));
+        reader.expect(0, ConnectionMethod.CloseOk.class);
+        return System.nanoTime();
     }
 
     private static void send(OutputStream out, ByteBuffer buf, int channel, AmqpMethod m) throws IOException {

@@ -16,13 +16,29 @@ public record FieldTable(Map<String, FieldValue> entries) {
 
     /** Copies {@code entries}, keeping its iteration order; rejects null keys or values and over-long keys. */
     public FieldTable {
+        if (entries instanceof DecodedEntries decoded) {
+            // Built by the decoder from checked keys and values: no second copy.
+            entries = Collections.unmodifiableMap(decoded);
+        } else {
+            entries = copyChecked(entries);
+        }
+    }
+
+    /** The decoder's entry map: its keys are decoded shortstrs and its values non-null, so no copy is needed. */
+    static final class DecodedEntries extends LinkedHashMap<String, FieldValue> {
+        DecodedEntries() {
+            super(8);
+        }
+    }
+
+    private static Map<String, FieldValue> copyChecked(Map<String, FieldValue> entries) {
         LinkedHashMap<String, FieldValue> copy = new LinkedHashMap<>(Math.max(4, entries.size() * 2));
         for (Map.Entry<String, FieldValue> e : entries.entrySet()) {
             String key = Objects.requireNonNull(e.getKey(), "table key");
             Wire.checkShortstr("table key", key);
             copy.put(key, Objects.requireNonNull(e.getValue(), "table value"));
         }
-        entries = Collections.unmodifiableMap(copy);
+        return Collections.unmodifiableMap(copy);
     }
 
     public static FieldTable of(String k1, FieldValue v1) {

@@ -127,19 +127,24 @@ final class Reader {
 
     /** Decodes n bytes at pos as strict UTF-8 and advances; null (position unchanged) when malformed. */
     private String utf8(int n) {
-        byte[] a = new byte[n];
-        b.get(pos, a);
         boolean ascii = true;
-        for (byte x : a) {
-            if (x < 0) {
+        for (int i = pos, end = pos + n; i < end; i++) {
+            if (b.get(i) < 0) {
                 ascii = false;
                 break;
             }
         }
         String s;
-        if (ascii) {
-            s = new String(a, StandardCharsets.ISO_8859_1); // no decoding work for the common case
+        if (ascii && b.hasArray()) {
+            // The common case: one copy, straight from the frame into the string, no decoding work.
+            s = new String(b.array(), b.arrayOffset() + pos, n, StandardCharsets.ISO_8859_1);
+        } else if (ascii) {
+            byte[] a = new byte[n];
+            b.get(pos, a);
+            s = new String(a, StandardCharsets.ISO_8859_1);
         } else {
+            byte[] a = new byte[n];
+            b.get(pos, a);
             try {
                 CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT)
@@ -178,7 +183,7 @@ final class Reader {
         if (depth > MAX_DEPTH) {
             throw syntax("field tables/arrays nested deeper than " + MAX_DEPTH);
         }
-        LinkedHashMap<String, FieldValue> entries = new LinkedHashMap<>();
+        FieldTable.DecodedEntries entries = new FieldTable.DecodedEntries();
         while (pos < end) {
             int keyLen = b.get(pos) & 0xFF;
             needIn(end, 1 + keyLen);

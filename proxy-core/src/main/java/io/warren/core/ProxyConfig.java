@@ -173,7 +173,7 @@ public record ProxyConfig(
         private Duration reauthInterval = Duration.ofSeconds(60);
         private long maxMessageSize = 128L * 1024 * 1024;
         private Duration upstreamConnectTimeout = Duration.ofSeconds(10);
-        private int maxIdleChannelsPerKey = 64;
+        private int maxIdleChannelsPerKey = 256;
         private Duration idleChannelTimeout = Duration.ofMinutes(5);
         private Duration scrubTimeout = Duration.ofSeconds(5);
         private Optional<TlsClientSettings> upstreamTls = Optional.empty();
