@@ -1,5 +1,6 @@
 package io.warren.launcher;
 
+import io.warren.testsupport.TlsTestCerts;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 

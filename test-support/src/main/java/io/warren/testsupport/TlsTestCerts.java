@@ -1,4 +1,4 @@
-package io.warren.launcher;
+package io.warren.testsupport;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,7 +13,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 
 /**
- * (A copy of proxy-core's test helper of the same name; keep the two identical but for this line.)
  * Test certificates, made with openssl when first needed, at a fixed path so that {@code @BrokerConfig} lines (static
  * annotation text) can name them. World-readable: the broker node runs as user {@code rabbitmq}. Nothing secret: the
  * keys exist only for the tests. Generated into a fresh directory and moved into place atomically, so concurrent test
@@ -26,16 +25,16 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code client.pem}/{@code client.key}: a client certificate signed by the CA
  * </ul>
  */
-final class TlsTestCerts {
+public final class TlsTestCerts {
     /** Bump when the set of files changes. */
-    static final String DIR_NAME = "/tmp/warren-tls-test-certs-v1";
-    static final Path DIR = Path.of(DIR_NAME);
+    public static final String DIR_NAME = "/tmp/warren-tls-test-certs-v1";
+    public static final Path DIR = Path.of(DIR_NAME);
 
-    static final String CA = DIR_NAME + "/ca.pem";
-    static final String SERVER_CERT = DIR_NAME + "/server.pem";
-    static final String SERVER_KEY = DIR_NAME + "/server.key";
-    static final String EXPIRED_CERT = DIR_NAME + "/expired.pem";
-    static final String EXPIRED_KEY = DIR_NAME + "/expired.key";
+    public static final String CA = DIR_NAME + "/ca.pem";
+    public static final String SERVER_CERT = DIR_NAME + "/server.pem";
+    public static final String SERVER_KEY = DIR_NAME + "/server.key";
+    public static final String EXPIRED_CERT = DIR_NAME + "/expired.pem";
+    public static final String EXPIRED_KEY = DIR_NAME + "/expired.key";
 
     private static final String SCRIPT = String.join("\n",
             "set -e",
@@ -83,7 +82,7 @@ final class TlsTestCerts {
     private TlsTestCerts() {}
 
     /** Makes the certificates unless they are there. */
-    static synchronized void ensure() {
+    public static synchronized void ensure() {
         if (Files.exists(DIR.resolve("done"))) {
             return;
         }
@@ -116,7 +115,7 @@ final class TlsTestCerts {
         }
     }
 
-    static Path path(String name) {
+    public static Path path(String name) {
         return DIR.resolve(name);
     }
 }
