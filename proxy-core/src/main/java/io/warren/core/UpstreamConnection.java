@@ -206,6 +206,13 @@ final class UpstreamConnection implements ConnectionHandler {
             fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream " + why));
             return;
         }
+        if (state == State.HANDSHAKE && connection.isTls() && engine.config().upstreamTls()
+                .map(t -> t.certificateFile() == null).orElse(false)) {
+            // TLS 1.3 lets a broker refuse a missing client certificate only after our side finished the
+            // handshake: all we see is the connection dropped before the broker said a word of AMQP.
+            why += " (the broker dropped the TLS connection before the AMQP handshake; if it requires client"
+                    + " certificates, set --upstream-cert and --upstream-key)";
+        }
         fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream connection to " + upstreamName() + " lost: "
                 + why));
     }
