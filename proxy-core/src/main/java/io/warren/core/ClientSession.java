@@ -584,19 +584,16 @@ final class ClientSession implements ConnectionHandler {
         }
     }
 
-    /**
-     * How long a client waits for a channel whose scrub is about to finish before Warren opens a new one: long
-     * enough for a local broker's barrier round trip, far shorter than a remote one's.
-     */
-    private static final long SCRUB_WAIT_MILLIS = 10;
-
     private void openChannel(int channel) {
         ChannelLink lent = engine.pools().lendIdle(keyed, this, channel);
         if (lent != null) {
             attach(lent);
             return;
         }
-        KeyPool.ScrubWaiter waiter = engine.pools().awaitScrub(keyed, this, channel);
+        // Wait briefly for a channel whose scrub is about to finish (config scrubWait: long enough for a local
+        // broker's barrier round trip, far shorter than a remote one's) rather than open one more upstream.
+        long waitMillis = engine.config().scrubWait().toMillis();
+        KeyPool.ScrubWaiter waiter = waitMillis == 0 ? null : engine.pools().awaitScrub(keyed, this, channel);
         if (waiter != null) {
             suspend();
             loop.schedule(() -> {
@@ -605,7 +602,7 @@ final class ClientSession implements ConnectionHandler {
                     flushOut();
                     resume();
                 }
-            }, SCRUB_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            }, waitMillis, TimeUnit.MILLISECONDS);
             return;
         }
         openFreshChannel(channel);
@@ -1517,17 +1514,15 @@ final class ClientSession implements ConnectionHandler {
         }
     }
 
-    /**
-     * How long a client may leave its write queue above the high-water mark: meanwhile the upstream connections
-     * feeding it stop being read (the broker holds the messages, TCP back-pressure), which stalls the other
-     * clients on them too, so the stall is bounded (DESIGN.md invariant 8).
-     */
-    private static final long SLOW_CLIENT_MILLIS = 10_000;
-
     /** Upstream connections this client paused because it does not read; null when not stalled. */
     private List<UpstreamConnection> stalledUpstreams;
     private EventLoop.Cancellable slowClientTimer;
 
+    /**
+     * The client's write queue is above the high-water mark: the upstream connections feeding it stop being read
+     * (the broker holds the messages, TCP back-pressure). That stalls the other clients on them too, so the stall
+     * is bounded by config slowClientTimeout (DESIGN.md invariant 8).
+     */
     private void stallUpstreams() {
         stalledUpstreams = new ArrayList<>(1);
         for (ChannelLink link : links.values()) {
@@ -1538,13 +1533,13 @@ final class ClientSession implements ConnectionHandler {
         }
         slowClientTimer = loop.schedule(() -> {
             if (stalledUpstreams != null) {
-                log.info("client {} read nothing for {} ms with its write queue full: disconnecting it", conn.id(),
-                        SLOW_CLIENT_MILLIS);
+                log.info("client {} read nothing for {} with its write queue full: disconnecting it", conn.id(),
+                        engine.config().slowClientTimeout());
                 engine.stats().clientViolation(ReplyCode.CONNECTION_FORCED.code());
                 unstallUpstreams();
                 conn.abort(); // it does not read: a connection.close would never reach it
             }
-        }, SLOW_CLIENT_MILLIS, TimeUnit.MILLISECONDS);
+        }, engine.config().slowClientTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void unstallUpstreams() {

@@ -28,6 +28,10 @@ import java.util.Optional;
  * @param upstreamConnectTimeout how long dialing and authenticating upstream may take
  * @param maxIdleChannelsPerKey how many scrubbed upstream channels each pool key keeps ready to lend
  * @param idleChannelTimeout how long a scrubbed channel waits in the pool before it is closed upstream
+ * @param scrubWait how long a client that needs a channel waits for one whose scrub is under way before a new
+ *     one is opened upstream (zero: never wait)
+ * @param slowClientTimeout how long a client may leave its write queue full: meanwhile the upstream connections
+ *     feeding it are not read (bounding Warren's memory), then the client is disconnected
  * @param scrubTimeout how long the scrub of a returned channel may wait for outstanding confirms and its barrier
  *     before the channel is closed instead of reused
  * @param upstreamTls TLS towards the broker (amqps), or empty for plain AMQP; its server name is the host checked
@@ -54,6 +58,8 @@ public record ProxyConfig(
         int maxIdleChannelsPerKey,
         Duration idleChannelTimeout,
         Duration scrubTimeout,
+        Duration scrubWait,
+        Duration slowClientTimeout,
         Optional<TlsClientSettings> upstreamTls,
         boolean plainListener,
         Optional<InetSocketAddress> tlsListen,
@@ -84,6 +90,8 @@ public record ProxyConfig(
         }
         requirePositive("idleChannelTimeout", idleChannelTimeout);
         requirePositive("scrubTimeout", scrubTimeout);
+        requireNotNegative("scrubWait", scrubWait);
+        requirePositive("slowClientTimeout", slowClientTimeout);
         if (maxIdleChannelsPerKey < 0) {
             throw new IllegalArgumentException("maxIdleChannelsPerKey must not be negative, got "
                     + maxIdleChannelsPerKey);
@@ -132,6 +140,8 @@ public record ProxyConfig(
         b.maxIdleChannelsPerKey = maxIdleChannelsPerKey;
         b.idleChannelTimeout = idleChannelTimeout;
         b.scrubTimeout = scrubTimeout;
+        b.scrubWait = scrubWait;
+        b.slowClientTimeout = slowClientTimeout;
         b.upstreamTls = upstreamTls;
         b.plainListener = plainListener;
         b.tlsListen = tlsListen;
@@ -176,6 +186,8 @@ public record ProxyConfig(
         private int maxIdleChannelsPerKey = 256;
         private Duration idleChannelTimeout = Duration.ofMinutes(5);
         private Duration scrubTimeout = Duration.ofSeconds(5);
+        private Duration scrubWait = Duration.ofMillis(10);
+        private Duration slowClientTimeout = Duration.ofSeconds(10);
         private Optional<TlsClientSettings> upstreamTls = Optional.empty();
         private boolean plainListener = true;
         private Optional<InetSocketAddress> tlsListen = Optional.empty();
@@ -250,6 +262,16 @@ public record ProxyConfig(
             return this;
         }
 
+        public Builder scrubWait(Duration v) {
+            scrubWait = v;
+            return this;
+        }
+
+        public Builder slowClientTimeout(Duration v) {
+            slowClientTimeout = v;
+            return this;
+        }
+
         public Builder scrubTimeout(Duration v) {
             scrubTimeout = v;
             return this;
@@ -278,8 +300,8 @@ public record ProxyConfig(
         public ProxyConfig build() {
             return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
                     clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
-                    upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, upstreamTls,
-                    plainListener, tlsListen, tlsListenSettings);
+                    upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, scrubWait,
+                    slowClientTimeout, upstreamTls, plainListener, tlsListen, tlsListenSettings);
         }
     }
 

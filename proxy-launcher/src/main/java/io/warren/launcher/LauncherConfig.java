@@ -73,6 +73,8 @@ record LauncherConfig(
                 .maxIdleChannelsPerKey(parse(s, Setting.MAX_IDLE_CHANNELS_PER_KEY, Values::parseInt))
                 .idleChannelTimeout(parse(s, Setting.IDLE_CHANNEL_TIMEOUT, Values::parseDuration))
                 .scrubTimeout(parse(s, Setting.SCRUB_TIMEOUT, Values::parseDuration))
+                .scrubWait(parse(s, Setting.SCRUB_WAIT, Values::parseDuration))
+                .slowClientTimeout(parse(s, Setting.SLOW_CLIENT_TIMEOUT, Values::parseDuration))
                 .upstreamTls(upstreamTls)
                 .plainListener(!noPlain)
                 .tlsListen(tlsListen.orElse(null), listenerTls);

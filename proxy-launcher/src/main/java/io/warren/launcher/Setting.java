@@ -80,6 +80,12 @@ enum Setting {
     SCRUB_TIMEOUT("scrub-timeout", "DURATION", "How long the scrub of a returned channel may wait for confirms and"
             + " its barrier before the channel is closed instead.", "scrubTimeout",
             c -> Values.formatDuration(c.scrubTimeout())),
+    SCRUB_WAIT("scrub-wait", "DURATION", "How long a client that needs a channel waits for one being scrubbed"
+            + " before a new one is opened upstream (0: never wait).", "scrubWait",
+            c -> Values.formatDuration(c.scrubWait())),
+    SLOW_CLIENT_TIMEOUT("slow-client-timeout", "DURATION", "How long a client may leave its write queue full"
+            + " (meanwhile the upstream connections feeding it are not read) before it is disconnected.",
+            "slowClientTimeout", c -> Values.formatDuration(c.slowClientTimeout())),
     EVENT_LOOPS("event-loops", "N", "Network event-loop threads (0: one per available processor).", null,
             c -> "0");
 
