@@ -622,8 +622,18 @@ final class ClientSession implements ConnectionHandler {
     /** Called on this loop with a channel allocated on a new upstream connection after {@link #openChannel}. */
     void channelAllocated(ChannelLink link) {
         if (!isReading()) {
-            link.state = ChannelLink.State.RELEASING;
-            freeSlot(link);
+            if (link.lent) {
+                // A scrubbed channel, open upstream: it goes back to the pool (or is closed) as it is.
+                link.state = ChannelLink.State.IDLE;
+                if (!engine.pools().offerIdle(keyed, link)) {
+                    releaseUpstream(link);
+                    flushOut();
+                }
+            } else {
+                // Not opened upstream yet (attach sends channel.open): the slot is simply free again.
+                link.state = ChannelLink.State.RELEASING;
+                freeSlot(link);
+            }
             return;
         }
         attach(link);
