@@ -1,7 +1,6 @@
 package io.warren.core;
 
 import io.warren.codec.FieldTable;
-import io.warren.codec.FieldValue;
 
 /**
  * The server-initiated methods a client said it understands (client-properties.capabilities). Warren sends each
@@ -19,9 +18,5 @@ record ClientCapabilities(boolean connectionBlocked, boolean consumerCancelNotif
                 caps.getBoolean("consumer_cancel_notify", false),
                 caps.getBoolean("publisher_confirms", false),
                 caps.getBoolean("authentication_failure_close", false));
-    }
-
-    static FieldValue yes() {
-        return new FieldValue.Bool(true);
     }
 }

@@ -1602,10 +1602,6 @@ final class ClientSession implements ConnectionHandler {
         }
     }
 
-    ClientCapabilities capabilities() {
-        return capabilities;
-    }
-
     @Override
     public String toString() {
         return "client " + conn.id() + " " + conn.remoteAddress();

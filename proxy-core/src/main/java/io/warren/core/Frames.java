@@ -4,7 +4,6 @@ import io.warren.codec.AmqpMethod;
 import io.warren.codec.ChannelMethod;
 import io.warren.codec.ConnectionMethod;
 import io.warren.codec.FrameEncoder;
-import io.warren.codec.FramePeek;
 import io.warren.codec.FrameType;
 import io.warren.codec.ReplyCode;
 import java.nio.ByteBuffer;
@@ -50,9 +49,5 @@ final class Frames {
         ByteBuffer dst = out.ensure(size + FrameType.OVERHEAD);
         dst.put((byte) type).putShort((short) channel).putInt(size).put(payload.duplicate())
                 .put((byte) FrameType.FRAME_END);
-    }
-
-    static int frameType(ByteBuffer frames, int at) {
-        return FramePeek.type(frames, at);
     }
 }

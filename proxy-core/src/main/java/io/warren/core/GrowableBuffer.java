@@ -64,8 +64,4 @@ final class GrowableBuffer {
             buf.position(size);
         }
     }
-
-    void clear() {
-        buf = null;
-    }
 }

@@ -292,10 +292,6 @@ final class KeyPool {
         }
     }
 
-    void channelFreed(UpstreamConnection c) {
-        // Idle connections are closed by their own housekeeping (mayCloseIdle); nothing to do eagerly.
-    }
-
     /**
      * Whether a connection without channels may close now: when a newer login of the same key superseded it
      * (re-authentication), or when it has been idle long enough and is not the last one while this key has clients.

@@ -78,8 +78,6 @@ public final class ProxyStats {
         clientChannels.decrement();
     }
 
-    void upstreamConnecting() {}
-
     void upstreamConnected() {
         upstreamConnections.increment();
     }

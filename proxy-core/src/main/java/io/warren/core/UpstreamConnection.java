@@ -136,7 +136,6 @@ final class UpstreamConnection implements ConnectionHandler {
     }
 
     void start() {
-        engine.stats().upstreamConnecting();
         if (engine.config().upstreamTls().isPresent()) {
             engine.runtime().connect(engine.config().upstream(), loop, this, engine.config().upstreamTls().get());
         } else {
@@ -453,16 +452,12 @@ final class UpstreamConnection implements ConnectionHandler {
             }
         }
         engine.stats().upstreamChannelClosed();
-        pool.channelFreed(this);
     }
 
     synchronized int openChannels() {
         return openChannels;
     }
 
-    synchronized boolean hasCapacity() {
-        return state == State.READY && openChannels < channelMax;
-    }
 
     void addMember(ClientSession session) {
         members.add(session);

@@ -9,21 +9,15 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import com.rabbitmq.client.ShutdownSignalException;
-import io.warren.api.ChannelReusePolicy;
-import io.warren.api.CredentialKeyer;
-import io.warren.api.Providers;
 import io.warren.api.transport.PemTls;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsServerSettings;
-import io.warren.api.transport.Transport;
-import io.warren.api.transport.TransportSettings;
 import io.warren.testsupport.BrokerConfig;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.TlsTestCerts;
 import io.warren.testsupport.WithRabbitBroker;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
@@ -51,26 +45,11 @@ class TlsMutualTest {
 
     private static WarrenProxy start(RabbitBroker broker, TlsClientSettings tls, UnaryOperator<ProxyConfig.Builder> more)
             throws Exception {
-        ClassLoader cl = TlsMutualTest.class.getClassLoader();
-        ProxyConfig config = more.apply(ProxyConfig.builder(new InetSocketAddress("127.0.0.1", broker.port("amqps")))
-                .listen(new InetSocketAddress("127.0.0.1", 0))
-                .upstreamConnectTimeout(Duration.ofSeconds(5))
-                .upstreamTls(tls)).build();
-        return WarrenProxy.start(config, Providers.load(Transport.class, "nio", cl), TransportSettings.defaults(),
-                Providers.load(CredentialKeyer.class, "credentials", cl),
-                Providers.load(ChannelReusePolicy.class, "publish-safe", cl));
+        return TlsUpstreamTest.start(broker, tls, more);
     }
 
     private static ConnectionFactory factory(int port) {
-        ConnectionFactory f = new ConnectionFactory();
-        f.setHost("127.0.0.1");
-        f.setPort(port);
-        f.setUsername("guest");
-        f.setPassword("guest");
-        f.setAutomaticRecoveryEnabled(false);
-        f.setConnectionTimeout(10_000);
-        f.setHandshakeTimeout(10_000);
-        return f;
+        return TlsUpstreamTest.factory(port);
     }
 
     private static void roundTrip(Connection c) throws Exception {

@@ -65,7 +65,7 @@ class TlsUpstreamTest {
     }
 
     /** Warren in front of the broker's amqps listener; {@code tls} decides how it verifies the broker. */
-    private static WarrenProxy start(RabbitBroker broker, TlsClientSettings tls, UnaryOperator<ProxyConfig.Builder> more)
+    static WarrenProxy start(RabbitBroker broker, TlsClientSettings tls, UnaryOperator<ProxyConfig.Builder> more)
             throws Exception {
         ClassLoader cl = TlsUpstreamTest.class.getClassLoader();
         ProxyConfig config = more.apply(ProxyConfig.builder(new InetSocketAddress("127.0.0.1", broker.port("amqps")))
@@ -81,7 +81,7 @@ class TlsUpstreamTest {
         return TlsClientSettings.verifying("localhost").withCaFile(CA);
     }
 
-    private static ConnectionFactory factory(int port) {
+    static ConnectionFactory factory(int port) {
         ConnectionFactory f = new ConnectionFactory();
         f.setHost("127.0.0.1");
         f.setPort(port);
