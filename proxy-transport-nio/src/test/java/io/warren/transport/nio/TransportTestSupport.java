@@ -6,14 +6,17 @@ import io.warren.api.transport.Connection;
 import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.TransportSettings;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -106,6 +109,41 @@ abstract class TransportTestSupport {
             throw new IOException("end of stream after " + b.length + " of " + n + " bytes");
         }
         return b;
+    }
+
+    /**
+     * Writes random chunks to {@code conn} until a write is refused, again and again until the connection stays
+     * unwritable: the kernel may grow a socket's send buffer after a refused write (send-buffer autotuning), which
+     * drains the queue below the low-water mark before the peer's stall shows. Everything written goes to
+     * {@code sent}; returns how many onWritable calls the settling took, so the caller can count from there.
+     */
+    static int fillUntilStalled(Connection conn, RecordingHandler server, ByteArrayOutputStream sent, boolean onLoop)
+            throws InterruptedException {
+        Random random = new Random(7);
+        Runnable fill = () -> {
+            while (true) {
+                byte[] chunk = new byte[16 * 1024 + random.nextInt(100)];
+                random.nextBytes(chunk);
+                sent.writeBytes(chunk);
+                if (!conn.write(ByteBuffer.wrap(chunk))) {
+                    return;
+                }
+            }
+        };
+        for (int round = 0; round < 100; round++) {
+            int writablesBefore = server.writables.get();
+            if (onLoop) {
+                onLoop(conn, fill);
+            } else {
+                fill.run();
+            }
+            Thread.sleep(200); // time for the kernel to take what it will; a settle period, not a measurement
+            roundTrip(conn.eventLoop());
+            if (!conn.isWritable() && server.writables.get() == writablesBefore) {
+                return writablesBefore;
+            }
+        }
+        throw new AssertionError("the connection never stayed unwritable; " + sent.size() + " bytes written");
     }
 
     static void awaitClosed(RecordingHandler h) {
