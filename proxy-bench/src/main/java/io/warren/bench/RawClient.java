@@ -4,6 +4,7 @@ import io.warren.codec.AmqpMethod;
 import io.warren.codec.BasicMethod;
 import io.warren.codec.BasicProperties;
 import io.warren.codec.ChannelMethod;
+import io.warren.codec.ConfirmMethod;
 import io.warren.codec.ConnectionMethod;
 import io.warren.codec.ContentHeader;
 import io.warren.codec.FieldTable;
@@ -36,7 +37,11 @@ import javax.net.ssl.SSLSocket;
  * <p>With a {@link BenchTls} it speaks amqps: TCP connect, then a TLS handshake (SNI and host name verification
  * against {@link BenchTls#serverName()}), then the same AMQP exchange over the {@link SSLSocket}.
  *
- * <p>Not thread-safe (one client at a time per instance: {@link #lastTlsHandshakeNanos()}).
+ * <p>{@link #publishConfirmed} does the same with publisher confirms (confirm.select / select-ok before the publish,
+ * then waits for the broker's basic.ack), for {@link SoakBench}.
+ *
+ * <p>Not thread-safe (one client at a time per instance: {@link #lastTlsHandshakeNanos()}), except
+ * {@link #publishConfirmed} without TLS, which keeps no state in the instance.
  */
 final class RawClient {
     private final InetSocketAddress address;
@@ -75,6 +80,22 @@ final class RawClient {
      *     send close_notify, comes after and is not part of the client's measured time)
      */
     long publishOnce(String exchange, String routingKey, byte[] body) throws IOException {
+        return publish(exchange, routingKey, body, null);
+    }
+
+    /**
+     * One short-lived client with a publisher confirm: connect, open a channel, confirm.select, publish one message,
+     * wait for its basic.ack, close the channel and the connection. A basic.nack or any other unexpected frame is an
+     * IOException.
+     *
+     * @param onConfirmed run when the basic.ack arrived (before the closes, which may still fail)
+     * @return {@link System#nanoTime()} when connection.close-ok arrived
+     */
+    long publishConfirmed(String exchange, String routingKey, byte[] body, Runnable onConfirmed) throws IOException {
+        return publish(exchange, routingKey, body, onConfirmed);
+    }
+
+    private long publish(String exchange, String routingKey, byte[] body, Runnable onConfirmed) throws IOException {
         Socket plain = new Socket();
         Socket s = plain;
         try {
@@ -88,7 +109,7 @@ final class RawClient {
                 lastTlsSession = ssl.getSession().getProtocol() + " " + ssl.getSession().getCipherSuite();
                 s = ssl;
             }
-            return exchange(s, exchange, routingKey, body);
+            return exchange(s, exchange, routingKey, body, onConfirmed);
         } catch (GeneralSecurityException e) {
             throw new IOException(e);
         } finally {
@@ -99,7 +120,8 @@ final class RawClient {
         }
     }
 
-    private long exchange(Socket s, String exchange, String routingKey, byte[] body) throws IOException {
+    private long exchange(Socket s, String exchange, String routingKey, byte[] body, Runnable onConfirmed)
+            throws IOException {
         InputStream in = s.getInputStream();
         OutputStream out = s.getOutputStream();
         Reader reader = new Reader(in);
@@ -119,10 +141,23 @@ final class RawClient {
         reader.expect(0, ConnectionMethod.OpenOk.class);
         send(out, buf.clear(), 1, new ChannelMethod.Open(""));
         reader.expect(1, ChannelMethod.OpenOk.class);
+        if (onConfirmed != null) {
+            send(out, buf.clear(), 1, new ConfirmMethod.Select(false));
+            reader.expect(1, ConfirmMethod.SelectOk.class);
+        }
         buf.clear();
         FrameEncoder.writeMethod(buf, 1, new BasicMethod.Publish(0, exchange, routingKey, false, false));
         FrameEncoder.writeHeader(buf, 1, ContentHeader.basic(body.length, BasicProperties.EMPTY));
         FrameEncoder.writeBody(buf, 1, ByteBuffer.wrap(body));
+        if (onConfirmed != null) {
+            flush(out, buf);
+            BasicMethod.Ack ack = reader.expect(1, BasicMethod.Ack.class);
+            if (ack.deliveryTag() != 1) {
+                throw new IOException("expected basic.ack of delivery tag 1, got " + ack);
+            }
+            onConfirmed.run();
+            buf.clear();
+        }
         FrameEncoder.writeMethod(buf, 1, new ChannelMethod.Close(200, "", 0, 0));
         flush(out, buf);
         reader.expect(1, ChannelMethod.CloseOk.class);
