@@ -348,7 +348,7 @@ public final class ProxyStats {
 
     /** Upstream logins started to prove client credentials, by kind ({@code client}, {@code refresh}). */
     public Map<String, Long> upstreamLogins() {
-        Map<String, Long> out = new TreeMap<>();
+        Map<String, Long> out = new TreeMap<>(Map.of("client", 0L, "refresh", 0L));
         upstreamLogins.forEach((k, v) -> out.put(k, v.sum()));
         return out;
     }
