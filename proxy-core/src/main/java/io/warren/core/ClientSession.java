@@ -75,6 +75,13 @@ final class ClientSession implements ConnectionHandler {
     private int channelMax;
     private int frameMax;
     private int heartbeatSeconds;
+    /**
+     * A connection.update-secret under way: the client moves to the pool of its new secret's key once the broker
+     * accepted a login with it. Null otherwise.
+     */
+    private SecretUpdate secretUpdate;
+    /** Keys this client moved away from (update-secret); its channels opened before may still be on them. */
+    private List<KeyedCredentials> formerKeys = List.of();
     /** The upstream connection this client authenticated through; new channels go there first. */
     private UpstreamConnection home;
     /** Bytes that arrived while processing was suspended (waiting for upstream); replayed on resume. */
@@ -239,8 +246,8 @@ final class ClientSession implements ConnectionHandler {
                 stashRemaining(pending);
             }
         }
-        if (!suspended && !pausedForBackPressure && isReading()) {
-            conn.setReadPaused(false);
+        if (!suspended && !pausedForBackPressure && state != State.CLOSED) {
+            conn.setReadPaused(false); // CLOSING too: the client's close-ok must be read
         }
     }
 
@@ -391,7 +398,7 @@ final class ClientSession implements ConnectionHandler {
             throw new ProtocolException(ReplyCode.ACCESS_REFUSED, e.getMessage(), 10, 11);
         }
         loginKey = login.key();
-        if (engine.pools().isProven(loginKey)) {
+        if (engine.pools().vouchFor(login, connectionName, loop)) {
             sendTune();
             return;
         }
@@ -403,6 +410,10 @@ final class ClientSession implements ConnectionHandler {
 
     /** Called on this loop when the broker accepted this client's login; {@code proof} may be null. */
     void loginSucceeded(UpstreamConnection proof) {
+        if (secretUpdate != null && state == State.OPEN) {
+            engine.pools().authenticate(secretUpdate.keyed(), connectionName, this, proof);
+            return;
+        }
         if (state != State.LOGGING_IN) {
             if (proof != null) {
                 proof.abandon();
@@ -421,8 +432,9 @@ final class ClientSession implements ConnectionHandler {
                 (int) config.clientHeartbeat().toSeconds())));
     }
 
+    /** The login key upstream connections dialed for this client prove: the new secret's during an update. */
     PoolKey loginKey() {
-        return loginKey;
+        return secretUpdate != null ? secretUpdate.loginKey() : loginKey;
     }
 
     private void onTuneOk(ConnectionMethod.TuneOk tuneOk) throws ProtocolException {
@@ -466,6 +478,15 @@ final class ClientSession implements ConnectionHandler {
 
     /** Called on this loop when an upstream connection with this client's credentials is ready for it. */
     void upstreamReady(UpstreamConnection upstream) {
+        if (!isReading()) {
+            // Gone while the pool served it: the pool counted it, and nothing else will uncount it.
+            engine.pools().clientGone(upstream.keyed(), this);
+            return;
+        }
+        if (secretUpdate != null && state == State.OPEN) {
+            secretUpdated(upstream);
+            return;
+        }
         if (state != State.AUTHENTICATING) {
             return;
         }
@@ -481,12 +502,22 @@ final class ClientSession implements ConnectionHandler {
 
     /** Called on this loop when the upstream refused this client's credentials or could not be reached. */
     void upstreamFailed(UpstreamError error) {
+        if (secretUpdate != null && state == State.OPEN) {
+            secretUpdate = null;
+            if (error.code() == ReplyCode.ACCESS_REFUSED.code()) {
+                secretRefused();
+            } else {
+                closeConnection(error.code(), error.text(), error.classId(), error.methodId());
+            }
+            return;
+        }
         if (state != State.AUTHENTICATING && state != State.LOGGING_IN) {
             return;
         }
         engine.stats().handshakeFailed(error.code() == ReplyCode.ACCESS_REFUSED.code() ? "access_refused"
                 : "upstream_error");
-        closeConnection(error.code(), error.text(), error.classId(), error.methodId());
+        UpstreamError told = Sasl.asClientMechanism(error, credentials.mechanism());
+        closeConnection(told.code(), told.text(), told.classId(), told.methodId());
     }
 
     private void handshakeTimedOut() {
@@ -509,14 +540,72 @@ final class ClientSession implements ConnectionHandler {
         if (method instanceof ConnectionMethod.Close) {
             write(Frames.method(0, new ConnectionMethod.CloseOk()));
             closeGracefully();
-        } else if (method instanceof ConnectionMethod.UpdateSecret) {
-            // The secret is part of the pool key: serve the refreshed token by re-keying future channels is the
-            // reliability issue's job; until then answer as the broker does for a secret it accepts.
-            write(Frames.method(0, new ConnectionMethod.UpdateSecretOk()));
+        } else if (method instanceof ConnectionMethod.UpdateSecret update) {
+            updateSecret(update);
         } else {
             throw new ProtocolException(ReplyCode.CHANNEL_ERROR,
                     "unexpected method in connection state running", method.classId(), method.methodId());
         }
+    }
+
+    /** A secret refresh waiting for the broker's verdict on the new secret. */
+    private record SecretUpdate(ClientCredentials credentials, KeyedCredentials keyed, PoolKey loginKey) {}
+
+    /**
+     * connection.update-secret (an OAuth 2 token refresh). The new secret is never sent up a shared connection:
+     * the other clients on it never presented it (DESIGN.md: a pooled connection carries only its key's secret).
+     * The new secret makes a new key, so the client moves to that key's pool once the broker accepted a login with
+     * it (a fresh one, or one within the re-authentication interval); update-secret-ok follows. Channels it opened
+     * before stay where they are, on connections opened with a secret it presented. A secret the broker refuses
+     * ends the client with 530, as RabbitMQ answers a secret its auth backend refuses.
+     */
+    private void updateSecret(ConnectionMethod.UpdateSecret update) {
+        ClientCredentials renewed = new ClientCredentials(credentials.mechanism(), credentials.username(),
+                update.newSecret().bytes(), credentials.virtualHost(), credentials.peer(),
+                credentials.clientCertificate());
+        KeyedCredentials next;
+        KeyedCredentials nextLogin;
+        try {
+            next = engine.keyer().key(renewed);
+            nextLogin = engine.keyer().key(new ClientCredentials(renewed.mechanism(), renewed.username(),
+                    renewed.secret(), "", renewed.peer(), renewed.clientCertificate()));
+        } catch (CredentialRejectedException e) {
+            secretRefused();
+            return;
+        }
+        if (next.key().equals(keyed.key())) {
+            write(Frames.method(0, new ConnectionMethod.UpdateSecretOk())); // the same secret: nothing changes
+            return;
+        }
+        secretUpdate = new SecretUpdate(renewed, next, nextLogin.key());
+        suspend();
+        engine.pools().login(nextLogin, connectionName, this);
+    }
+
+    /** The new secret is proven and {@code upstream} (of its key) serves this client from now on. */
+    private void secretUpdated(UpstreamConnection upstream) {
+        SecretUpdate update = secretUpdate;
+        secretUpdate = null;
+        engine.pools().clientLeft(keyed);
+        if (formerKeys.isEmpty()) {
+            formerKeys = new ArrayList<>(1);
+        }
+        formerKeys.add(keyed);
+        log.debug("client {} updated its secret: {} -> {} on upstream {}", conn.id(), keyed.key(),
+                update.keyed().key(), upstream.id());
+        keyed = update.keyed();
+        loginKey = update.loginKey();
+        credentials = update.credentials();
+        home = upstream;
+        write(Frames.method(0, new ConnectionMethod.UpdateSecretOk()));
+        resume();
+    }
+
+    private void secretRefused() {
+        // RabbitMQ's words when an auth backend refuses a new secret (rabbit_reader, connection.update-secret).
+        closeConnection(ReplyCode.NOT_ALLOWED.code(), ReplyCode.NOT_ALLOWED.text()
+                + " - New secret was refused by one of the backends", ConnectionMethod.UpdateSecret.CLASS_ID,
+                ConnectionMethod.UpdateSecret.METHOD_ID);
     }
 
     // ---------------------------------------------------------------- channels
@@ -625,7 +714,7 @@ final class ClientSession implements ConnectionHandler {
             if (link.lent) {
                 // A scrubbed channel, open upstream: it goes back to the pool (or is closed) as it is.
                 link.state = ChannelLink.State.IDLE;
-                if (!engine.pools().offerIdle(keyed, link)) {
+                if (!engine.pools().offerIdle(link.upstream.keyed(), link)) {
                     releaseUpstream(link);
                     flushOut();
                 }
@@ -835,7 +924,7 @@ final class ClientSession implements ConnectionHandler {
             if (swapped != null) {
                 links.put(link.clientChannel, swapped);
                 link.state = ChannelLink.State.IDLE;
-                if (!engine.pools().offerIdle(keyed, link)) {
+                if (!engine.pools().offerIdle(link.upstream.keyed(), link)) {
                     releaseUpstream(link);
                 }
                 swapped.tracker.onClientMethod(select);
@@ -1275,6 +1364,8 @@ final class ClientSession implements ConnectionHandler {
         cancelTimers();
         write(Frames.method(0, new ConnectionMethod.Close(code, Frames.truncate(text), classId, methodId)));
         releaseEverything();
+        // Closed while waiting for upstream (a refused login, a refused new secret): read on, for the close-ok.
+        resume();
         // A client that never answers close-ok is cut off after a grace period.
         loop.schedule(() -> {
             if (state == State.CLOSING) {
@@ -1321,6 +1412,10 @@ final class ClientSession implements ConnectionHandler {
         if (keyed != null && state != State.OPEN) {
             engine.pools().cancelWaits(keyed, this);
         }
+        if (secretUpdate != null) {
+            engine.pools().cancelWaits(secretUpdate.keyed(), this);
+            secretUpdate = null;
+        }
         List<ChannelLink> all = new ArrayList<>(links.values());
         for (ChannelLink link : all) {
             detach(link);
@@ -1346,6 +1441,9 @@ final class ClientSession implements ConnectionHandler {
         }
         if (home != null) {
             engine.pools().clientGone(keyed, this);
+        }
+        for (KeyedCredentials former : formerKeys) {
+            engine.pools().forgetMember(former, this);
         }
         flushOut();
     }
@@ -1402,7 +1500,7 @@ final class ClientSession implements ConnectionHandler {
         }
         link.message.reset();
         link.state = ChannelLink.State.SCRUBBING;
-        engine.pools().scrubStarted(keyed, link);
+        engine.pools().scrubStarted(link.upstream.keyed(), link);
         link.scrubOksNeeded = link.pendingSync + 2;
         append(link.upstream, Frames.method(link.upstreamChannel, new BasicMethod.Qos(0, 0, false)));
         append(link.upstream, Frames.method(link.upstreamChannel, new BasicMethod.Qos(0, 0, true)));
@@ -1421,7 +1519,7 @@ final class ClientSession implements ConnectionHandler {
             // A late channel error of the old client: the channel is not reused.
             sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
             link.scrubTimer.cancel();
-            engine.pools().scrubEnded(keyed, link);
+            engine.pools().scrubEnded(link.upstream.keyed(), link);
             engine.stats().scrubFailed("channel_error");
             freeSlot(link);
             return;
@@ -1436,10 +1534,10 @@ final class ClientSession implements ConnectionHandler {
             link.scrubTimer.cancel();
             link.pendingSync = 0;
             link.state = ChannelLink.State.IDLE;
-            if (engine.pools().offerIdle(keyed, link)) {
+            if (engine.pools().offerIdle(link.upstream.keyed(), link)) {
                 engine.stats().scrubSucceeded();
             } else {
-                engine.pools().scrubEnded(keyed, link);
+                engine.pools().scrubEnded(link.upstream.keyed(), link);
                 engine.stats().scrubFailed("pool_full");
                 releaseUpstream(link);
                 flushOut();
@@ -1457,7 +1555,7 @@ final class ClientSession implements ConnectionHandler {
             return;
         }
         engine.stats().scrubFailed(reason);
-        engine.pools().scrubEnded(keyed, link);
+        engine.pools().scrubEnded(link.upstream.keyed(), link);
         releaseUpstream(link);
         flushOut();
     }

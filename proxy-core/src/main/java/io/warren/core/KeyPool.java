@@ -242,6 +242,18 @@ final class KeyPool {
         }
     }
 
+    /** A client moved to another key (connection.update-secret): it no longer counts here; its channels stay. */
+    synchronized void clientLeft() {
+        clients = Math.max(0, clients - 1);
+    }
+
+    /** A client that had moved to another key is gone: it no longer hears from this key's connections. */
+    synchronized void forgetMember(ClientSession session) {
+        for (UpstreamConnection c : connections) {
+            c.removeMember(session);
+        }
+    }
+
     synchronized void connectionReady(UpstreamConnection c) {
         consecutiveFailures = 0;
         lastError = null;

@@ -35,6 +35,7 @@ public final class ProxyStats {
     private final LongAdder reuseRefused = new LongAdder();
     private final LongAdder scrubsSucceeded = new LongAdder();
     private final Map<String, LongAdder> scrubsFailed = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> upstreamLogins = new ConcurrentHashMap<>();
 
     /**
      * Upper bounds of the handshake latency histogram buckets, in nanoseconds: 0.5 ms to 10 s. A last, implicit
@@ -194,6 +195,14 @@ public final class ProxyStats {
         scrubsFailed.computeIfAbsent(reason, r -> new LongAdder()).increment();
     }
 
+    /**
+     * An upstream login started to prove credentials: {@code client} when a client waits for it, {@code refresh}
+     * when an active login is proven again in the background before its proof expires.
+     */
+    void upstreamLoginStarted(String kind) {
+        upstreamLogins.computeIfAbsent(kind, k -> new LongAdder()).increment();
+    }
+
     void handshakeFailed(String reason) {
         handshakesFailed.computeIfAbsent(reason, r -> new LongAdder()).increment();
     }
@@ -334,6 +343,13 @@ public final class ProxyStats {
     public Map<String, Long> scrubsFailed() {
         Map<String, Long> out = new TreeMap<>();
         scrubsFailed.forEach((k, v) -> out.put(k, v.sum()));
+        return out;
+    }
+
+    /** Upstream logins started to prove client credentials, by kind ({@code client}, {@code refresh}). */
+    public Map<String, Long> upstreamLogins() {
+        Map<String, Long> out = new TreeMap<>(Map.of("client", 0L, "refresh", 0L));
+        upstreamLogins.forEach((k, v) -> out.put(k, v.sum()));
         return out;
     }
 }

@@ -58,9 +58,25 @@ final class Sasl {
 
     private static ProtocolException refused(String mechanism) {
         // What RabbitMQ answers for a response it cannot parse.
-        return new ProtocolException(ReplyCode.ACCESS_REFUSED,
-                "Login was refused using authentication mechanism " + mechanism
-                        + ". For details see the broker logfile.", 10, 11);
+        return new ProtocolException(ReplyCode.ACCESS_REFUSED, refusedDetail(mechanism), 10, 11);
+    }
+
+    private static String refusedDetail(String mechanism) {
+        return "Login was refused using authentication mechanism " + mechanism + ". For details see the broker logfile.";
+    }
+
+    /**
+     * RabbitMQ's refusal of a wrong password, for the mechanism the client used: Warren logs in upstream with PLAIN,
+     * so the broker's own text names PLAIN even when the client chose AMQPLAIN.
+     */
+    static UpstreamError asClientMechanism(UpstreamError error, String mechanism) {
+        String upstreamText = ReplyCode.ACCESS_REFUSED.text() + " - " + refusedDetail("PLAIN");
+        if (error.code() != ReplyCode.ACCESS_REFUSED.code() || mechanism.equals("PLAIN")
+                || !error.text().equals(upstreamText)) {
+            return error;
+        }
+        return new UpstreamError(error.code(), ReplyCode.ACCESS_REFUSED.text() + " - " + refusedDetail(mechanism),
+                error.classId(), error.methodId());
     }
 
     private static int indexOf(byte[] bytes, int from) {

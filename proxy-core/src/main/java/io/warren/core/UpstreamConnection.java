@@ -131,6 +131,11 @@ final class UpstreamConnection implements ConnectionHandler {
         return state;
     }
 
+    /** The pool key and credentials of the pool this connection belongs to; null before it joins one. */
+    KeyedCredentials keyed() {
+        return keyed;
+    }
+
     long authenticatedNanos() {
         return authenticatedNanos;
     }
@@ -379,6 +384,7 @@ final class UpstreamConnection implements ConnectionHandler {
         AmqpMethod method = MethodCodec.decode(frame.payload());
         if (method instanceof ConnectionMethod.Close close) {
             log.info("upstream {} closed by the broker: {} {}", id, close.replyCode(), close.replyText());
+            pools.forgetProof(loginKey); // e.g. 320 "user 'x' is deleted": the login must be proven afresh
             send(Frames.method(0, new ConnectionMethod.CloseOk()));
             fail(new UpstreamError(close.replyCode(), close.replyText(), close.failingClassId(),
                     close.failingMethodId()));

@@ -2,6 +2,7 @@ package io.warren.core;
 
 import io.warren.api.KeyedCredentials;
 import io.warren.api.PoolKey;
+import io.warren.api.transport.EventLoop;
 import io.warren.codec.ReplyCode;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -57,14 +58,45 @@ final class UpstreamPools {
     private final Map<PoolKey, Long> loginRetryAt = new HashMap<>();
     private final Map<PoolKey, Integer> loginFailures = new HashMap<>();
 
-    /** Whether the broker accepted this login within the re-authentication interval. */
-    boolean isProven(PoolKey loginKey) {
-        Long at = proven.get(loginKey);
-        return at != null && System.nanoTime() - at < engine.config().reauthInterval().toNanos();
-    }
-
     void loginProven(PoolKey loginKey) {
         proven.put(loginKey, System.nanoTime());
+    }
+
+    /**
+     * The broker closed a connection of this login (a deleted user's connections are closed with 320, for one):
+     * the next client with these credentials logs in upstream again instead of being vouched for.
+     */
+    void forgetProof(PoolKey loginKey) {
+        proven.remove(loginKey);
+    }
+
+    /**
+     * Whether the broker accepted this login within the re-authentication interval. Past half the interval, the
+     * login is proven again in the background, so that no client of a key in use waits for an upstream login when
+     * the proof runs out; a proof still never vouches for longer than the interval, and a refused one is dropped.
+     */
+    boolean vouchFor(KeyedCredentials loginKeyed, String connectionName, EventLoop loop) {
+        PoolKey key = loginKeyed.key();
+        Long at = proven.get(key);
+        if (at == null) {
+            return false;
+        }
+        long age = System.nanoTime() - at;
+        long interval = engine.config().reauthInterval().toNanos();
+        if (age >= interval) {
+            return false;
+        }
+        if (age >= interval / 2) {
+            synchronized (attempts) {
+                if (!attempts.containsKey(key)) {
+                    LoginAttempt refresh = new LoginAttempt(key);
+                    attempts.put(key, refresh);
+                    engine.stats().upstreamLoginStarted("refresh");
+                    new UpstreamConnection(engine, key, loginKeyed.upstream(), refresh, loop, connectionName).start();
+                }
+            }
+        }
+        return true;
     }
 
     /**
@@ -75,13 +107,13 @@ final class UpstreamPools {
         PoolKey key = loginKeyed.key();
         UpstreamError refuse = null;
         synchronized (attempts) {
+            if (vouchFor(loginKeyed, connectionName, session.loop())) {
+                session.loop().execute(() -> session.loginSucceeded(null));
+                return;
+            }
             LoginAttempt running = attempts.get(key);
             if (running != null) {
                 running.waiters.add(session);
-                return;
-            }
-            if (isProven(key)) {
-                session.loop().execute(() -> session.loginSucceeded(null));
                 return;
             }
             Long retryAt = loginRetryAt.get(key);
@@ -91,6 +123,7 @@ final class UpstreamPools {
                 LoginAttempt attempt = new LoginAttempt(key);
                 attempt.waiters.add(session);
                 attempts.put(key, attempt);
+                engine.stats().upstreamLoginStarted("client");
                 new UpstreamConnection(engine, key, loginKeyed.upstream(), attempt, session.loop(), connectionName)
                         .start();
                 return;
@@ -111,7 +144,9 @@ final class UpstreamPools {
                 loginFailures.remove(attempt.loginKey);
                 loginErrors.remove(attempt.loginKey);
                 loginRetryAt.remove(attempt.loginKey);
-            } else if (error.code() != ReplyCode.ACCESS_REFUSED.code()) {
+            } else if (error.code() == ReplyCode.ACCESS_REFUSED.code()) {
+                proven.remove(attempt.loginKey); // the password changed or the user is gone: vouch no more
+            } else {
                 // Only an unreachable or failing broker is backed off; a wrong password is answered each time.
                 int failures = loginFailures.merge(attempt.loginKey, 1, Integer::sum);
                 long backoff = Math.min(5_000_000_000L, 100_000_000L << Math.min(failures - 1, 6));
@@ -200,6 +235,22 @@ final class UpstreamPools {
         KeyPool pool = pools.get(keyed.key());
         if (pool != null) {
             pool.clientGone(session);
+        }
+    }
+
+    /** A client moved from this key to another (connection.update-secret); its channels here stay open. */
+    void clientLeft(KeyedCredentials keyed) {
+        KeyPool pool = pools.get(keyed.key());
+        if (pool != null) {
+            pool.clientLeft();
+        }
+    }
+
+    /** A client that moved away from this key is gone. */
+    void forgetMember(KeyedCredentials keyed, ClientSession session) {
+        KeyPool pool = pools.get(keyed.key());
+        if (pool != null) {
+            pool.forgetMember(session);
         }
     }
 

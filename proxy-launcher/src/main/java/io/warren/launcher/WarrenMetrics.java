@@ -84,6 +84,9 @@ final class WarrenMetrics implements MultiCollector {
         out.add(labelled(counterBuilder("warren_handshakes", "Client handshakes, by outcome"), "outcome",
                 handshakes));
         out.add(handshakeHistogram());
+        out.add(labelled(counterBuilder("warren_upstream_logins", "Upstream logins that proved client credentials,"
+                + " by kind (client: a client waited for it; refresh: re-proven in the background)"), "kind",
+                stats.upstreamLogins()));
 
         out.add(traffic("warren_bytes", "Bytes exchanged with clients and upstream connections", true));
         out.add(traffic("warren_frames", "AMQP frames exchanged with clients and upstream connections", false));
