@@ -1,5 +1,6 @@
 package io.warren.launcher;
 
+import io.warren.api.transport.TransportSettings;
 import io.warren.core.ProxyConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -62,6 +63,9 @@ enum Setting {
             "frameMax", c -> Integer.toString(c.frameMax())),
     CHANNEL_MAX("channel-max", "N", "Largest channel number a client may open (1..65535).", "clientChannelMax",
             c -> Integer.toString(c.clientChannelMax())),
+    MAX_CONNECTIONS("max-connections", "N", "Most clients connected at once (0: no limit but the file-descriptor"
+            + " limit, logged at start with the number of clients it allows); others get connection.close 530.",
+            "maxConnections", c -> Integer.toString(c.maxConnections())),
     MAX_UPSTREAM_CHANNELS("max-upstream-channels", "N", "Cap on channels per upstream connection; the broker's"
             + " channel_max applies too.", "maxUpstreamChannels", c -> Integer.toString(c.maxUpstreamChannels())),
     MAX_MESSAGE_SIZE("max-message-size", "SIZE", "Largest message body a client may publish (suffix k, m or g for"
@@ -87,7 +91,10 @@ enum Setting {
             + " (meanwhile the upstream connections feeding it are not read) before it is disconnected.",
             "slowClientTimeout", c -> Values.formatDuration(c.slowClientTimeout())),
     EVENT_LOOPS("event-loops", "N", "Network event-loop threads (0: one per available processor).", null,
-            c -> "0");
+            c -> "0"),
+    ACCEPT_BACKLOG("accept-backlog", "N", "Listen backlog: connections the kernel queues before Warren accepts"
+            + " them (capped by the sysctl net.core.somaxconn; a warning at start says when).", null,
+            c -> Integer.toString(TransportSettings.defaults().acceptBacklog()));
 
     /** The engine defaults, for an arbitrary upstream (no default depends on it). */
     private static final ProxyConfig ENGINE_DEFAULTS =
