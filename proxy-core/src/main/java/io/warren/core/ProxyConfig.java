@@ -17,7 +17,7 @@ import java.util.Optional;
  * @param clientHeartbeat heartbeat interval offered to clients (zero disables)
  * @param upstreamHeartbeat heartbeat interval asked of the broker (zero disables)
  * @param frameMax largest frame offered to clients and asked of the broker, in bytes
- * @param clientChannelMax largest channel number a client may open
+ * @param clientChannelMax most channels a client may have open at once (offered as channel_max)
  * @param maxUpstreamChannels cap on channels per upstream connection (the broker's own channel_max also applies)
  * @param idleConnectionTimeout how long an upstream connection with no channels stays open (the last one of a key
  *     stays while the key has clients)

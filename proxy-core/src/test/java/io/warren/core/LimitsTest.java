@@ -167,13 +167,16 @@ class LimitsTest {
         }
     }
 
-    /** Opens channels 1..3 and then a fourth; returns the connection.close that answers it. */
+    /**
+     * Opens channels 1, 2 and 7 (channel_max limits how many are open, not their numbers) and then a fourth; returns
+     * the connection.close that answers it.
+     */
     private static ConnectionMethod.Close fourthChannel(int port) throws IOException {
         try (RawAmqpClient c = RawAmqpClient.open("127.0.0.1", port)) {
             c.openChannel(1);
             c.openChannel(2);
-            c.openChannel(3);
-            c.sendMethod(4, new ChannelMethod.Open(""));
+            c.openChannel(7);
+            c.sendMethod(3, new ChannelMethod.Open(""));
             return c.awaitConnectionClose();
         }
     }
