@@ -15,10 +15,10 @@ import org.slf4j.LoggerFactory;
  * NOT_ALLOWED at connection.open (where RabbitMQ answers its own per-vhost and per-user connection limits), without
  * logging in upstream; when too many refusals are already in flight its socket is closed at once instead.
  *
- * <p>File descriptors: each client holds one, each upstream connection one. What the process holds at startup (JVM
- * jars, stdio, logs, selectors and their wake-up pipes, listeners, the HTTP endpoint) is measured, and
- * {@link #RESERVE} more are kept free: {@link #REFUSALS_IN_FLIGHT} for clients being refused, the rest for what opens
- * later (HTTP requests, log rotation, lazily loaded classes, DNS). Clients are admitted while
+ * <p>File descriptors: each client holds one, each upstream connection one. What the process holds when the engine
+ * starts (JVM jars, stdio, logs, the event loops' selectors and wake-up pipes) is measured, and {@link #RESERVE} more
+ * are kept free: {@link #REFUSALS_IN_FLIGHT} for clients being refused, the rest for what opens later (the listeners
+ * and the HTTP endpoint, a handful; HTTP requests, log rotation, lazily loaded classes, DNS). Clients are admitted while
  * {@code clients + upstream connections < limit - open at startup - RESERVE}.
  *
  * <p>Thread-safe: called from every event loop.
@@ -73,7 +73,8 @@ final class ClientAdmission {
             return "File-descriptor limit unknown on this platform; " + max;
         }
         return "File-descriptor limit " + fdLimit + ": " + fdOpenAtStart + " open at startup, " + RESERVE
-                + " kept free (HTTP requests, logs, class loading, " + REFUSALS_IN_FLIGHT + " for refusing clients),"
+                + " kept free (listeners, HTTP endpoint and requests, logs, class loading; " + REFUSALS_IN_FLIGHT
+                + " of them for refusing clients),"
                 + " room for " + fdCapacity() + " clients (one descriptor each, less one per upstream connection); "
                 + max + "; clients beyond get connection.close 530";
     }

@@ -16,6 +16,8 @@ class ClientAdmissionTest {
         // 300 descriptors, 100 open at start, 64 kept free: 136 for clients and upstream connections.
         ClientAdmission admission = new ClientAdmission(0, 300, 100, upstream::get);
         assertThat(admission.fdCapacity()).isEqualTo(136);
+        assertThat(admission.describe()).startsWith("File-descriptor limit 300: 100 open at startup, 64 kept free")
+                .contains("room for 136 clients").contains("max-connections unlimited");
         for (int i = 0; i < 134; i++) {
             assertThat(admission.admit().verdict()).isEqualTo(Verdict.ADMIT);
         }

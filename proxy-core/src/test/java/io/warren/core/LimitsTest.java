@@ -93,13 +93,18 @@ class LimitsTest {
                 c.send(ProtocolHeader.AMQP_0_9_1);
                 clients.add(c);
             }
-            Thread.sleep(2000);
-            List<RawAmqpClient> served = new ArrayList<>();
-            List<RawAmqpClient> waiting = new ArrayList<>();
-            for (RawAmqpClient c : clients) {
-                (startArrived(c) ? served : waiting).add(c);
+            // The two within connection_max are served (however loaded the machine)...
+            for (RawAmqpClient c : clients.subList(0, 2)) {
+                assertThat(c.nextMethod()).isInstanceOf(ConnectionMethod.Start.class);
             }
-            assertThat(served).as("connection_max = 2, plus one per Ranch acceptor").hasSizeGreaterThanOrEqualTo(2);
+            // ...and once the broker had time to answer the others, some of them have heard nothing.
+            Thread.sleep(2000);
+            List<RawAmqpClient> waiting = new ArrayList<>();
+            for (RawAmqpClient c : clients.subList(2, clients.size())) {
+                if (!startArrived(c)) {
+                    waiting.add(c);
+                }
+            }
             assertThat(waiting).as("clients beyond the soft limit wait, neither answered nor closed").isNotEmpty();
         } finally {
             for (RawAmqpClient c : clients) {

@@ -257,6 +257,8 @@ class FileDescriptorLimitIT {
                 assertThat(c.handshake()).isInstanceOf(ConnectionMethod.OpenOk.class);
             }
             assertRefused(amqp, capacity);
+            assertThat(WarrenProcess.sample(WarrenProcess.get(http, "/metrics").body(),
+                    "warren_handshakes_total{outcome=\"connection_limit\"}")).as("refusals counted").isEqualTo(5);
             library.close();
             String out = warren.output();
             System.out.println(out.lines().filter(l -> l.contains("File-descriptor") || l.contains("Refused") || l.contains("accept on"))
