@@ -96,10 +96,13 @@ final class ClientSession implements ConnectionHandler {
     private long lastReadNanos;
     private long lastWriteNanos;
     private final long acceptedNanos;
+    /** Whether this client was admitted, or is to be refused (at connection.open, or at once). */
+    private final ClientAdmission.Decision admission;
 
-    ClientSession(ProxyEngine engine, Connection conn) {
+    ClientSession(ProxyEngine engine, Connection conn, ClientAdmission.Decision admission) {
         this.engine = engine;
         this.conn = conn;
+        this.admission = admission;
         this.loop = conn.eventLoop();
         this.decoder = new FrameDecoder(engine.config().frameMax());
         this.acceptedNanos = System.nanoTime();
@@ -121,6 +124,12 @@ final class ClientSession implements ConnectionHandler {
     public void onOpen(Connection connection) {
         engine.stats().clientConnected();
         log.debug("client {} connected from {}", conn.id(), conn.remoteAddress());
+        if (admission.verdict() == ClientAdmission.Verdict.CLOSE_AT_ONCE) {
+            engine.stats().handshakeFailed("connection_limit");
+            state = State.CLOSING;
+            conn.close();
+            return;
+        }
         handshakeTimer = loop.schedule(this::handshakeTimedOut, engine.config().handshakeTimeout().toMillis(),
                 TimeUnit.MILLISECONDS);
     }
@@ -166,6 +175,11 @@ final class ClientSession implements ConnectionHandler {
         } finally {
             engine.sessions().remove(this);
             engine.stats().clientDisconnected();
+            switch (admission.verdict()) {
+                case ADMIT -> engine.admission().left();
+                case REFUSE_WITH_530 -> engine.admission().refusalDone();
+                case CLOSE_AT_ONCE -> { }
+            }
         }
     }
 
@@ -391,6 +405,10 @@ final class ClientSession implements ConnectionHandler {
         Sasl.Credentials parsed = Sasl.parse(startOk.mechanism(), startOk.response());
         credentials = new ClientCredentials(startOk.mechanism(), parsed.username(), parsed.password(), "",
                 conn.remoteAddress(), Optional.empty());
+        if (admission.verdict() != ClientAdmission.Verdict.ADMIT) {
+            sendTune(); // refused at connection.open: no upstream login for a client that will not stay
+            return;
+        }
         KeyedCredentials login;
         try {
             login = engine.keyer().key(credentials);
@@ -462,6 +480,12 @@ final class ClientSession implements ConnectionHandler {
     }
 
     private void onOpen(ConnectionMethod.Open open) throws ProtocolException {
+        if (admission.verdict() != ClientAdmission.Verdict.ADMIT) {
+            // Where RabbitMQ answers its per-vhost and per-user connection limits, with the same code.
+            engine.stats().handshakeFailed("connection_limit");
+            closeConnection(ReplyCode.NOT_ALLOWED.code(), admission.closeText(), 10, 40);
+            return;
+        }
         credentials = new ClientCredentials(credentials.mechanism(), credentials.username(), credentials.secret(),
                 open.virtualHost(), credentials.peer(), credentials.clientCertificate());
         try {
@@ -620,7 +644,7 @@ final class ClientSession implements ConnectionHandler {
                 if (links.size() >= channelMax) {
                     // RabbitMQ limits how many channels are open, not their numbers.
                     throw new ProtocolException(ReplyCode.NOT_ALLOWED, "number of channels opened ("
-                            + links.size() + ") has reached the negotiated channel_max (" + channelMax + ")", 20, 10);
+                            + links.size() + ") has reached the negotiated channel_max (" + channelMax + ")", 0, 0);
                 }
                 openChannel(channel);
                 return;

@@ -17,7 +17,7 @@ import java.util.Optional;
  * @param clientHeartbeat heartbeat interval offered to clients (zero disables)
  * @param upstreamHeartbeat heartbeat interval asked of the broker (zero disables)
  * @param frameMax largest frame offered to clients and asked of the broker, in bytes
- * @param clientChannelMax largest channel number a client may open
+ * @param clientChannelMax most channels a client may have open at once (offered as channel_max)
  * @param maxUpstreamChannels cap on channels per upstream connection (the broker's own channel_max also applies)
  * @param idleConnectionTimeout how long an upstream connection with no channels stays open (the last one of a key
  *     stays while the key has clients)
@@ -41,6 +41,9 @@ import java.util.Optional;
  * @param tlsListen where clients connect over TLS (amqps), or empty for no TLS listener
  * @param tlsListenSettings certificate, key and client CA of the TLS listener; present exactly when
  *     {@code tlsListen} is
+ * @param maxConnections most clients connected at once (0: no limit but the file-descriptor limit); a client beyond
+ *     it is answered connection.close 530 NOT_ALLOWED at connection.open, as RabbitMQ answers its per-vhost and
+ *     per-user connection limits
  */
 public record ProxyConfig(
         InetSocketAddress listen,
@@ -63,7 +66,8 @@ public record ProxyConfig(
         Optional<TlsClientSettings> upstreamTls,
         boolean plainListener,
         Optional<InetSocketAddress> tlsListen,
-        Optional<TlsServerSettings> tlsListenSettings) {
+        Optional<TlsServerSettings> tlsListenSettings,
+        int maxConnections) {
 
     public static final int DEFAULT_PORT = 5673;
     /** The conventional amqps port, Warren's TLS listener's default. */
@@ -95,6 +99,9 @@ public record ProxyConfig(
         if (maxIdleChannelsPerKey < 0) {
             throw new IllegalArgumentException("maxIdleChannelsPerKey must not be negative, got "
                     + maxIdleChannelsPerKey);
+        }
+        if (maxConnections < 0) {
+            throw new IllegalArgumentException("maxConnections must be 0 (no limit) or more, got " + maxConnections);
         }
         if (maxMessageSize < 1) {
             throw new IllegalArgumentException("maxMessageSize must be positive, got " + maxMessageSize);
@@ -146,6 +153,7 @@ public record ProxyConfig(
         b.plainListener = plainListener;
         b.tlsListen = tlsListen;
         b.tlsListenSettings = tlsListenSettings;
+        b.maxConnections = maxConnections;
         return b;
     }
 
@@ -192,6 +200,9 @@ public record ProxyConfig(
         private boolean plainListener = true;
         private Optional<InetSocketAddress> tlsListen = Optional.empty();
         private Optional<TlsServerSettings> tlsListenSettings = Optional.empty();
+        // No limit by default: the file-descriptor limit already bounds clients, and issue 8's deployments hold
+        // 10,000 and more; a fixed cap would refuse them by surprise.
+        private int maxConnections = 0;
 
         private Builder(InetSocketAddress upstream) {
             this.upstream = Objects.requireNonNull(upstream, "upstream");
@@ -296,12 +307,18 @@ public record ProxyConfig(
             return this;
         }
 
+        /** Most clients connected at once; 0 (the default): no limit but the file-descriptor limit. */
+        public Builder maxConnections(int v) {
+            maxConnections = v;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first invalid field */
         public ProxyConfig build() {
             return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
                     clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
                     upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, scrubWait,
-                    slowClientTimeout, upstreamTls, plainListener, tlsListen, tlsListenSettings);
+                    slowClientTimeout, upstreamTls, plainListener, tlsListen, tlsListenSettings, maxConnections);
         }
     }
 

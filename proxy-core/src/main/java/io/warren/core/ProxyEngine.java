@@ -28,6 +28,7 @@ final class ProxyEngine {
     private final UpstreamPools pools = new UpstreamPools(this);
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private final ExchangeTypeProbe exchangeTypes = new ExchangeTypeProbe(this);
+    private final ClientAdmission admission;
     private volatile ConnectionMethod.Start connectionStart = start(null);
 
     ProxyEngine(ProxyConfig config, NetworkRuntime runtime, CredentialKeyer keyer, ChannelReusePolicy policy) {
@@ -35,6 +36,11 @@ final class ProxyEngine {
         this.runtime = runtime;
         this.keyer = keyer;
         this.policy = policy;
+        this.admission = ClientAdmission.forThisProcess(config.maxConnections(), stats::upstreamConnections);
+    }
+
+    ClientAdmission admission() {
+        return admission;
     }
 
     ProxyConfig config() {

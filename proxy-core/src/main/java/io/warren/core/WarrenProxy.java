@@ -55,7 +55,7 @@ public final class WarrenProxy implements AutoCloseable {
         try {
             ProxyEngine engine = new ProxyEngine(config, runtime, keyer, policy);
             NetworkRuntime.HandlerFactory sessions = connection -> {
-                ClientSession session = new ClientSession(engine, connection);
+                ClientSession session = new ClientSession(engine, connection, engine.admission().admit());
                 engine.sessions().add(session);
                 return session;
             };
@@ -84,6 +84,7 @@ public final class WarrenProxy implements AutoCloseable {
                     ProxyEngine.VERSION, String.join(" and ", where),
                     config.upstreamTls().isPresent() ? "amqps" : "amqp", config.upstream().getHostString(),
                     config.upstream().getPort(), transport.name(), keyer.name(), policy.name());
+            log.info(engine.admission().describe());
             if (config.upstreamTls().isPresent()) {
                 var tls = config.upstreamTls().get();
                 log.info("Upstream TLS: server name {}, {}, protocols {}{}", tls.serverName(),

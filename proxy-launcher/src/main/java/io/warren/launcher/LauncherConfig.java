@@ -68,6 +68,7 @@ record LauncherConfig(
                 .clientChannelMax(parse(s, Setting.CHANNEL_MAX, Values::parseInt))
                 .maxUpstreamChannels(parse(s, Setting.MAX_UPSTREAM_CHANNELS, Values::parseInt))
                 .maxMessageSize(parse(s, Setting.MAX_MESSAGE_SIZE, Values::parseSize))
+                .maxConnections(parse(s, Setting.MAX_CONNECTIONS, Values::parseInt))
                 .idleConnectionTimeout(parse(s, Setting.IDLE_CONNECTION_TIMEOUT, Values::parseDuration))
                 .reauthInterval(parse(s, Setting.REAUTH_INTERVAL, Values::parseDuration))
                 .maxIdleChannelsPerKey(parse(s, Setting.MAX_IDLE_CHANNELS_PER_KEY, Values::parseInt))
@@ -89,9 +90,13 @@ record LauncherConfig(
         if (eventLoops < 0) {
             throw bad(s, Setting.EVENT_LOOPS, "must be 0 (one per processor) or more, got " + eventLoops);
         }
+        int acceptBacklog = parse(s, Setting.ACCEPT_BACKLOG, Values::parseInt);
+        if (acceptBacklog < 1) {
+            throw bad(s, Setting.ACCEPT_BACKLOG, "must be 1 or more, got " + acceptBacklog);
+        }
         TransportSettings defaults = TransportSettings.defaults();
         TransportSettings transport = new TransportSettings(eventLoops, defaults.writeHighWaterMark(),
-                defaults.writeLowWaterMark(), defaults.acceptBacklog(), proxy.upstreamConnectTimeout());
+                defaults.writeLowWaterMark(), acceptBacklog, proxy.upstreamConnectTimeout());
 
         String httpText = value(s, Setting.HTTP).text().strip();
         Optional<InetSocketAddress> http = httpText.equalsIgnoreCase("off") ? Optional.empty()

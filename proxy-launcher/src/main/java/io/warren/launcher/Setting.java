@@ -1,5 +1,6 @@
 package io.warren.launcher;
 
+import io.warren.api.transport.TransportSettings;
 import io.warren.core.ProxyConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -60,12 +61,16 @@ enum Setting {
             + " may take.", "upstreamConnectTimeout", c -> Values.formatDuration(c.upstreamConnectTimeout())),
     FRAME_MAX("frame-max", "BYTES", "Largest frame offered to clients and asked of the broker (at least 4096).",
             "frameMax", c -> Integer.toString(c.frameMax())),
-    CHANNEL_MAX("channel-max", "N", "Largest channel number a client may open (1..65535).", "clientChannelMax",
+    CHANNEL_MAX("channel-max", "N", "Most channels a client may have open at once, offered as channel_max (1..65535);"
+            + " one more is answered with connection.close 530, as the broker does.", "clientChannelMax",
             c -> Integer.toString(c.clientChannelMax())),
+    MAX_CONNECTIONS("max-connections", "N", "Most clients connected at once (0: no limit but the file-descriptor"
+            + " limit, logged at start with the number of clients it allows); others get connection.close 530.",
+            "maxConnections", c -> Integer.toString(c.maxConnections())),
     MAX_UPSTREAM_CHANNELS("max-upstream-channels", "N", "Cap on channels per upstream connection; the broker's"
             + " channel_max applies too.", "maxUpstreamChannels", c -> Integer.toString(c.maxUpstreamChannels())),
     MAX_MESSAGE_SIZE("max-message-size", "SIZE", "Largest message body a client may publish (suffix k, m or g for"
-            + " KiB, MiB, GiB).", "maxMessageSize", c -> Values.formatSize(c.maxMessageSize())),
+            + " KiB, MiB, GiB); a larger one closes its channel with 406, as the broker does.", "maxMessageSize", c -> Values.formatSize(c.maxMessageSize())),
     IDLE_CONNECTION_TIMEOUT("idle-connection-timeout", "DURATION", "How long an upstream connection without"
             + " channels stays open (the last one of a pool stays while it has clients).", "idleConnectionTimeout",
             c -> Values.formatDuration(c.idleConnectionTimeout())),
@@ -87,7 +92,10 @@ enum Setting {
             + " (meanwhile the upstream connections feeding it are not read) before it is disconnected.",
             "slowClientTimeout", c -> Values.formatDuration(c.slowClientTimeout())),
     EVENT_LOOPS("event-loops", "N", "Network event-loop threads (0: one per available processor).", null,
-            c -> "0");
+            c -> "0"),
+    ACCEPT_BACKLOG("accept-backlog", "N", "Listen backlog: connections the kernel queues before Warren accepts"
+            + " them (capped by the sysctl net.core.somaxconn; a warning at start says when).", null,
+            c -> Integer.toString(TransportSettings.defaults().acceptBacklog()));
 
     /** The engine defaults, for an arbitrary upstream (no default depends on it). */
     private static final ProxyConfig ENGINE_DEFAULTS =

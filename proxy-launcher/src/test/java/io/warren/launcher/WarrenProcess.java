@@ -40,6 +40,18 @@ final class WarrenProcess implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(dist.resolve("bin/warren").toString());
         command.addAll(List.of(args));
+        return start(command, env);
+    }
+
+    /** bin/warren with its soft and hard file-descriptor limits set to {@code limit} first ({@code ulimit -n}). */
+    static WarrenProcess startWithFileLimit(int limit, Map<String, String> env, String... args) {
+        List<String> command = new ArrayList<>(List.of("sh", "-c", "ulimit -n " + limit + " && exec \"$0\" \"$@\"",
+                dist().resolve("bin/warren").toString()));
+        command.addAll(List.of(args));
+        return start(command, env);
+    }
+
+    private static WarrenProcess start(List<String> command, Map<String, String> env) {
         Path log;
         try {
             log = Files.createTempFile("warren-", ".log");

@@ -10,14 +10,15 @@ import java.time.Duration;
  *     connection as not writable
  * @param writeLowWaterMark bytes queued below which a connection that was not writable is reported writable again
  *     through {@link ConnectionHandler#onWritable}
- * @param acceptBacklog listen backlog
+ * @param acceptBacklog listen backlog: connections the kernel completes and queues before they are accepted; the
+ *     default holds a storm of 10,000 clients connecting at once (Linux caps it at net.core.somaxconn)
  * @param connectTimeout how long an upstream connect may take
  */
 public record TransportSettings(
         int eventLoops, int writeHighWaterMark, int writeLowWaterMark, int acceptBacklog, Duration connectTimeout) {
 
     public static TransportSettings defaults() {
-        return new TransportSettings(0, 256 * 1024, 64 * 1024, 4096, Duration.ofSeconds(10));
+        return new TransportSettings(0, 256 * 1024, 64 * 1024, 16384, Duration.ofSeconds(10));
     }
 
     public TransportSettings {

@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
  */
 final class NioListener implements Listener, Selectable {
     private static final Logger log = LoggerFactory.getLogger(NioListener.class);
+    private static final long ACCEPT_FAILURE_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final NioRuntime runtime;
     private final NioEventLoop acceptLoop;
@@ -35,6 +36,10 @@ final class NioListener implements Listener, Selectable {
     private final Instant certificateNotAfter; // null: plain
     private final AtomicBoolean closed = new AtomicBoolean();
     private SelectionKey key; // loop only
+    /** accept() failures not yet logged, and when the last report went out (loop only). */
+    private long acceptFailuresUnreported;
+    private long lastAcceptFailureReportNanos;
+    private boolean acceptFailureReported;
 
     private NioListener(NioRuntime runtime, NioEventLoop acceptLoop, ServerSocketChannel server,
             InetSocketAddress address, HandlerFactory handlers, TlsEndpoint tls, Instant certificateNotAfter) {
@@ -144,7 +149,18 @@ final class NioListener implements Listener, Selectable {
 
     private void pauseAccepting(IOException e) {
         long millis = acceptLoop.config().acceptRetryDelay().toMillis();
-        log.warn("accept on {} failed; retrying in {} ms", Addresses.format(address), millis, e);
+        // Out of file descriptors, accept() fails on every attempt: one line per interval, with the count.
+        acceptFailuresUnreported++;
+        long now = System.nanoTime();
+        if (!acceptFailureReported || now - lastAcceptFailureReportNanos >= ACCEPT_FAILURE_LOG_INTERVAL_NANOS) {
+            log.warn("accept on {} failed {} time(s) since the last report: {}; pausing accepts for {} ms each time",
+                    Addresses.format(address), acceptFailuresUnreported, e.toString(), millis);
+            acceptFailureReported = true;
+            lastAcceptFailureReportNanos = now;
+            acceptFailuresUnreported = 0;
+        } else {
+            log.debug("accept on {} failed", Addresses.format(address), e);
+        }
         key.interestOps(0);
         acceptLoop.schedule(() -> {
             if (!closed.get() && key.isValid()) {

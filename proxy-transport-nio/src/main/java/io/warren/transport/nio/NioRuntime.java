@@ -12,10 +12,13 @@ import io.warren.api.transport.TlsStats;
 import io.warren.api.transport.TransportSettings;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
@@ -32,6 +35,8 @@ import org.slf4j.LoggerFactory;
 final class NioRuntime implements NetworkRuntime {
     private static final Logger log = LoggerFactory.getLogger(NioRuntime.class);
     private static final long JOIN_MILLIS = 30_000;
+    /** Linux caps every listen backlog at this sysctl. */
+    static final Path SOMAXCONN = Path.of("/proc/sys/net/core/somaxconn");
 
     private final TransportSettings settings;
     private final List<NioEventLoop> loops;
@@ -62,7 +67,27 @@ final class NioRuntime implements NetworkRuntime {
         }
         loops.forEach(NioEventLoop::start);
         log.info("nio transport started with {} event loops", count);
+        try {
+            backlogWarning(settings.acceptBacklog(), Files.readString(SOMAXCONN)).ifPresent(log::warn);
+        } catch (IOException | RuntimeException e) {
+            log.debug("cannot read {} (not Linux?): {}", SOMAXCONN, e.toString());
+        }
         return new NioRuntime(settings, loops);
+    }
+
+    /**
+     * The warning to log when the kernel would cap the configured backlog, given the text of
+     * {@code /proc/sys/net/core/somaxconn}.
+     */
+    static Optional<String> backlogWarning(int backlog, String somaxconnText) {
+        int somaxconn = Integer.parseInt(somaxconnText.strip());
+        if (backlog <= somaxconn) {
+            return Optional.empty();
+        }
+        return Optional.of("accept-backlog " + backlog + " exceeds net.core.somaxconn " + somaxconn + ": the kernel"
+                + " queues at most " + somaxconn + " connections per listener, so in a connect storm beyond that"
+                + " clients wait for SYN retransmits. Raise it with: sysctl -w net.core.somaxconn=" + backlog
+                + " (and persist it in /etc/sysctl.d/)");
     }
 
     @Override
