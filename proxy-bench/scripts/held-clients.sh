@@ -8,10 +8,15 @@
 #        proxy-bench/scripts/held-clients.sh 56970 heldrmq                                      (10,000 clients, 10 min)
 # Needs the distribution and the bench jar (mvn -B -DskipTests package -pl proxy-launcher,proxy-bench -am), and a
 # broker on 127.0.0.1:BROKER_PORT started as node NODE by /work/shared/tools/private-rabbit.sh under a raised file
-# limit (its pid file is /tmp/rmq-NODE/NODE.pid; rabbitmqctl -n NODE@localhost must reach it):
+# limit (its pid file is /tmp/rmq-NODE/NODE.pid; rabbitmqctl -n NODE@localhost must reach it). The `ulimit` before
+# private-rabbit.sh does not reach the node (rabbitmq-server re-runs itself through su, which resets the soft limit
+# to 1024); an env file that rabbitmq-env sources as the rabbitmq user does:
 #   mkdir -p /tmp/rmq-heldrmq && echo 'tcp_listen_options.backlog = 4096' > /tmp/rmq-heldrmq/rabbitmq.conf
+#   echo 'ulimit -n "$(ulimit -Hn)"' > /tmp/rmq-heldrmq/rabbitmq-env.conf
 #   chown -R rabbitmq:rabbitmq /tmp/rmq-heldrmq
-#   sh -c 'ulimit -n "$(ulimit -Hn)"; /work/shared/tools/private-rabbit.sh start heldrmq 56970 56971 /tmp/rmq-heldrmq/rabbitmq.conf'
+#   sh -c 'ulimit -n "$(ulimit -Hn)"; RABBITMQ_CONF_ENV_FILE=/tmp/rmq-heldrmq/rabbitmq-env.conf \
+#       /work/shared/tools/private-rabbit.sh start heldrmq 56970 56971 /tmp/rmq-heldrmq/rabbitmq.conf'
+#   grep 'open files' /proc/$(cat /tmp/rmq-heldrmq/heldrmq.pid)/limits      # both 20000 here
 # Environment: WARREN_ARGS extra command-line options for Warren (e.g. "--heartbeat 30s"); JAVA_OPTS of bin/warren
 # apply as usual. The file limit is raised to the hard limit here, for Warren and for the bench JVM alike.
 set -euo pipefail
@@ -26,6 +31,7 @@ jar=$here/proxy-bench/target/benchmarks.jar
 pidfile=/tmp/rmq-$node/$node.pid
 [ -f "$pidfile" ] || { echo "no pid file $pidfile: start the broker with private-rabbit.sh first" >&2; exit 1; }
 broker_pid=$(cat "$pidfile")
+echo "broker's file limit: $(awk '/open files/ {print $4 " soft, " $5 " hard"}' "/proc/$broker_pid/limits")"
 
 ulimit -n "$(ulimit -Hn)"
 echo "file limit $(ulimit -n); $(nproc) CPUs; $(uname -r); load average $(cut -d' ' -f1-3 /proc/loadavg)"
