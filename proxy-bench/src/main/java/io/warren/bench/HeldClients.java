@@ -240,12 +240,6 @@ final class HeldClients implements AutoCloseable {
                 .mapToDouble(c -> (c.openedNanos - c.startNanos) / 1e6).toArray();
     }
 
-    /** Close times (connection.close sent to close-ok) of the clients that got a close-ok, in ms. Fleet thread. */
-    double[] closeMillis() {
-        return clients.stream().filter(c -> c.closeOkNanos != 0)
-                .mapToDouble(c -> (c.closeOkNanos - closeStartNanos) / 1e6).toArray();
-    }
-
     @Override
     public void close() throws IOException {
         stopping = true;
