@@ -39,8 +39,12 @@ trap cleanup EXIT
 # Its own plain listener on loopback; nothing else (no Prometheus: rabbitmqctl is enough for connection counts).
 mkdir -p "/tmp/rmq-$node"
 echo "listeners.tcp.default = 127.0.0.1:$broker_port" > "/tmp/rmq-$node/rabbitmq.conf"
+# A ulimit in this shell does not reach the node (rabbitmq-server re-runs itself through su, which resets the soft
+# limit); rabbitmq-env.conf is sourced by the node's own start script, so the raise goes there too.
+echo 'ulimit -n "$(ulimit -Hn)"' > "/tmp/rmq-$node/rabbitmq-env.conf"
 chown -R rabbitmq:rabbitmq "/tmp/rmq-$node"
-sh -c "ulimit -n \"\$(ulimit -Hn)\"; $rabbit start $node $broker_port $dist_port /tmp/rmq-$node/rabbitmq.conf"
+sh -c "ulimit -n \"\$(ulimit -Hn)\"; RABBITMQ_CONF_ENV_FILE=/tmp/rmq-$node/rabbitmq-env.conf \
+  $rabbit start $node $broker_port $dist_port /tmp/rmq-$node/rabbitmq.conf"
 
 # bin/warren execs java, so $! is the JVM's pid.
 ulimit -n "$(ulimit -Hn)"
