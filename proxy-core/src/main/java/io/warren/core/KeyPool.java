@@ -83,7 +83,7 @@ final class KeyPool {
         }
         if (lastError != null && now < retryAtNanos) {
             // The broker failed us moments ago: answer at once instead of storming it (DESIGN.md invariant 7).
-            UpstreamError error = lastError;
+            UpstreamError error = lastError.backingOff(retryAtNanos - now);
             session.loop().execute(() -> session.upstreamFailed(error));
             return;
         }
