@@ -128,6 +128,29 @@ class FaultRelayTest {
     }
 
     @Test
+    void delayedLinkHoldsEachChunkBackAtLeastTheDelay() throws Exception {
+        try (Socket client = new Socket("127.0.0.1", relay.port()); Socket server = target.accept()) {
+            relay.awaitLinks(1, Duration.ofSeconds(5)).get(0).delay(Duration.ofMillis(300));
+            server.setSoTimeout(10_000);
+            long sent = System.nanoTime();
+            client.getOutputStream().write(5);
+            assertThat(server.getInputStream().read()).isEqualTo(5);
+            assertThat(System.nanoTime() - sent).isGreaterThanOrEqualTo(Duration.ofMillis(300).toNanos());
+        }
+    }
+
+    @Test
+    void droppedLinkResetsBothPeers() throws Exception {
+        try (Socket client = new Socket("127.0.0.1", relay.port()); Socket server = target.accept()) {
+            FaultRelay.Link link = relay.awaitLinks(1, Duration.ofSeconds(5)).get(0);
+            link.drop();
+            assertThat(link.isOpen()).isFalse();
+            assertThat(readUntilGone(client)).isEmpty();
+            assertThat(readUntilGone(server)).isEmpty();
+        }
+    }
+
+    @Test
     void refusedConnectionsAreCountedAndReset() throws Exception {
         relay.refuseNewConnections(true);
         for (int i = 0; i < 3; i++) {
