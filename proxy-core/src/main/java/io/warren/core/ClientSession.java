@@ -1258,6 +1258,7 @@ final class ClientSession implements ConnectionHandler {
             return false;
         });
         if (home == upstream) {
+            engine.pools().clientGone(keyed, this); // releaseEverything only does this while home is set
             home = null;
         }
         closeConnection(error.code(), error.text(), error.classId(), error.methodId());

@@ -287,7 +287,9 @@ final class KeyPool {
             w.session().loop().execute(() -> w.session().channelAllocationFailed(w.clientChannel(), error));
         }
         channelWaiters.clear();
-        if (connections.isEmpty() && clients == 0) {
+        boolean backingOff = lastError != null && System.nanoTime() < retryAtNanos;
+        if (connections.isEmpty() && clients == 0 && !backingOff) {
+            // Kept while backing off: a fresh pool would dial at once, so every client would be an attempt.
             engine.pools().forget(keyed.key(), this);
         }
     }

@@ -282,6 +282,27 @@ class UpstreamFaultTest {
         assertThat(relay.links()).hasSize(3);
     }
 
+    @Test
+    void afterItsUpstreamConnectionDiedAKeyStillClosesIdleConnections() throws Exception {
+        FaultRelay relay = relay();
+        // Policy "never": a closed channel is closed upstream, not pooled, so the connection can fall idle.
+        WarrenHarness warren = closeLater(WarrenHarness.start(broker, relay.address(),
+                c -> c.withIdleConnectionTimeout(Duration.ofSeconds(1)), "never"));
+        Connection victim = abortLater(warren.factory().newConnection());
+        victim.createChannel();
+        relay.awaitLinks(1, Duration.ofSeconds(10)).get(0).drop();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !victim.isOpen());
+        try (Connection c = warren.factory().newConnection(); Channel ch = c.createChannel()) {
+            ch.confirmSelect();
+            ch.basicPublish("", "", null, new byte[1]);
+            ch.waitForConfirmsOrDie(10_000);
+        }
+        assertThat(relay.links()).hasSize(2);
+        // Nobody uses the key any more: its last upstream connection closes at the idle timeout, as it would have
+        // without the outage (the dead connection's clients must not still count as users of the key).
+        await().atMost(Duration.ofSeconds(15)).until(() -> relay.openLinks().isEmpty());
+    }
+
     // ------------------------------------------------------------------------------------------------ reset mid-frame
 
     @Test
