@@ -70,6 +70,12 @@ final class ClientSession implements ConnectionHandler {
     private PoolKey loginKey;
     /** The upstream connection that proved this client's login, until it joins a pool at connection.open. */
     private UpstreamConnection parked;
+    /**
+     * Why the broker could not be reached when this client's login was to be checked: told at connection.open, so
+     * that clients report the broker's state, not a suspected authentication failure (which is what most client
+     * libraries make of a connection closed before tune).
+     */
+    private UpstreamError loginUnreachable;
     private ClientCapabilities capabilities = ClientCapabilities.NONE;
     private String connectionName;
     private int channelMax;
@@ -493,6 +499,12 @@ final class ClientSession implements ConnectionHandler {
         } catch (CredentialRejectedException e) {
             throw new ProtocolException(ReplyCode.ACCESS_REFUSED, e.getMessage(), 10, 40);
         }
+        if (loginUnreachable != null) {
+            engine.stats().handshakeFailed("upstream_error");
+            closeConnection(loginUnreachable.code(), loginUnreachable.text(), loginUnreachable.classId(),
+                    loginUnreachable.methodId());
+            return;
+        }
         state = State.AUTHENTICATING;
         suspend();
         UpstreamConnection proof = parked;
@@ -536,6 +548,13 @@ final class ClientSession implements ConnectionHandler {
             return;
         }
         if (state != State.AUTHENTICATING && state != State.LOGGING_IN) {
+            return;
+        }
+        if (state == State.LOGGING_IN && error.code() != ReplyCode.ACCESS_REFUSED.code()) {
+            // Not a verdict on the password: tune, and refuse at connection.open with the broker's state.
+            loginUnreachable = error;
+            sendTune();
+            resume();
             return;
         }
         engine.stats().handshakeFailed(error.code() == ReplyCode.ACCESS_REFUSED.code() ? "access_refused"
@@ -1352,6 +1371,7 @@ final class ClientSession implements ConnectionHandler {
             return false;
         });
         if (home == upstream) {
+            engine.pools().clientGone(keyed, this); // releaseEverything only does this while home is set
             home = null;
         }
         closeConnection(error.code(), error.text(), error.classId(), error.methodId());

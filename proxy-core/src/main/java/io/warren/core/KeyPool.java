@@ -83,7 +83,7 @@ final class KeyPool {
         }
         if (lastError != null && now < retryAtNanos) {
             // The broker failed us moments ago: answer at once instead of storming it (DESIGN.md invariant 7).
-            UpstreamError error = lastError;
+            UpstreamError error = lastError.backingOff(retryAtNanos - now);
             session.loop().execute(() -> session.upstreamFailed(error));
             return;
         }
@@ -299,7 +299,9 @@ final class KeyPool {
             w.session().loop().execute(() -> w.session().channelAllocationFailed(w.clientChannel(), error));
         }
         channelWaiters.clear();
-        if (connections.isEmpty() && clients == 0) {
+        boolean backingOff = lastError != null && System.nanoTime() < retryAtNanos;
+        if (connections.isEmpty() && clients == 0 && !backingOff) {
+            // Kept while backing off: a fresh pool would dial at once, so every client would be an attempt.
             engine.pools().forget(keyed.key(), this);
         }
     }

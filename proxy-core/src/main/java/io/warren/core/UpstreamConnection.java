@@ -216,9 +216,18 @@ final class UpstreamConnection implements ConnectionHandler {
             // handshake: all we see is the connection dropped before the broker said a word of AMQP.
             why += " (the broker dropped the TLS connection before the AMQP handshake; if it requires client"
                     + " certificates, set --upstream-cert and --upstream-key)";
+            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream connection to " + upstreamName() + " lost: "
+                    + why));
+        } else if (conn == null) {
+            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream broker " + upstreamName() + " unreachable: "
+                    + why));
+        } else if (state != State.READY && state != State.CLOSING) {
+            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream broker " + upstreamName()
+                    + " dropped the connection during the AMQP handshake: " + why));
+        } else {
+            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream connection to " + upstreamName() + " lost: "
+                    + why));
         }
-        fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream connection to " + upstreamName() + " lost: "
-                + why));
     }
 
     // ---------------------------------------------------------------- handshake (Warren is the client here)
@@ -556,9 +565,21 @@ final class UpstreamConnection implements ConnectionHandler {
                     closeGracefully();
                     return;
                 }
-                timer = loop.schedule(this, period, TimeUnit.MILLISECONDS);
+                timer = loop.schedule(this, nextCheckMillis(period, now), TimeUnit.MILLISECONDS);
             }
         }, period, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The next housekeeping run: after {@code period}, or just after the broker's silence reaches two heartbeat
+     * intervals if that comes first, so a dead broker is noticed then and not up to a period later.
+     */
+    private long nextCheckMillis(long period, long now) {
+        if (heartbeatSeconds == 0 || readsPaused()) {
+            return period;
+        }
+        long silentUntil = lastReadNanos + 2 * TimeUnit.SECONDS.toNanos(heartbeatSeconds);
+        return Math.max(1, Math.min(period, TimeUnit.NANOSECONDS.toMillis(silentUntil - now) + 1));
     }
 
     private synchronized boolean idleExpired(long now) {

@@ -117,8 +117,9 @@ final class UpstreamPools {
                 return;
             }
             Long retryAt = loginRetryAt.get(key);
-            if (retryAt != null && System.nanoTime() < retryAt) {
-                refuse = loginErrors.get(key); // the broker refused moments ago: do not storm it
+            long now = System.nanoTime();
+            if (retryAt != null && now < retryAt) {
+                refuse = loginErrors.get(key).backingOff(retryAt - now); // failed moments ago: do not storm it
             } else {
                 LoginAttempt attempt = new LoginAttempt(key);
                 attempt.waiters.add(session);

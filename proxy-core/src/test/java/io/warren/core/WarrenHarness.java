@@ -31,8 +31,17 @@ final class WarrenHarness implements AutoCloseable {
 
     static WarrenHarness start(RabbitBroker broker, UnaryOperator<ProxyConfig> tweak, String policyName)
             throws IOException {
+        return start(broker, new InetSocketAddress(broker.host(), broker.amqpPort()), tweak, policyName);
+    }
+
+    /**
+     * Warren whose upstream is {@code upstream} (e.g. a {@link io.warren.testsupport.FaultRelay} in front of the
+     * broker) instead of the broker itself; {@link #directFactory()} still reaches the broker.
+     */
+    static WarrenHarness start(RabbitBroker broker, InetSocketAddress upstream, UnaryOperator<ProxyConfig> tweak,
+            String policyName) throws IOException {
         ClassLoader cl = WarrenHarness.class.getClassLoader();
-        ProxyConfig config = tweak.apply(ProxyConfig.defaults(new InetSocketAddress(broker.host(), broker.amqpPort()))
+        ProxyConfig config = tweak.apply(ProxyConfig.defaults(upstream)
                 .withListen(new InetSocketAddress("127.0.0.1", 0)));
         WarrenProxy proxy = WarrenProxy.start(config, Providers.load(Transport.class, "nio", cl),
                 TransportSettings.defaults(), Providers.load(CredentialKeyer.class, "credentials", cl),
