@@ -26,13 +26,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * Issue 8: thousands of concurrent clients through one Warren on a few upstream connections, and heartbeats that
- * reach every held client at its interval whatever the client sends.
+ * reach every held client at its interval whatever the client sends (and that do not count against a client the
+ * silence Warren causes by not reading it).
  */
 @WithRabbitBroker
 class ScaleTest {
@@ -194,6 +197,71 @@ class ScaleTest {
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(ch.messageCount(q))
                     .as("messages the publishers sent that reached the broker").isEqualTo(published));
             ch.queueDelete(q);
+        }
+    }
+
+    /**
+     * A publisher the broker blocks (memory alarm) fills the upstream socket, so Warren stops reading it: the client's
+     * heartbeats then wait unread in Warren's socket. That silence is Warren's own doing, as it is RabbitMQ's when
+     * it blocks a connection, and must not get the client dropped for missed heartbeats.
+     */
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void publisherWarrenStopsReadingIsNotDroppedForMissedHeartbeats() throws Exception {
+        int heartbeatSeconds = 1;
+        String q = "blocked-" + UUID.randomUUID();
+        try (Connection direct = newDirectConnection(); Channel ch = direct.createChannel()) {
+            ch.queueDeclare(q, false, false, false, null);
+        }
+        ExecutorService publishing = Executors.newSingleThreadExecutor();
+        AtomicInteger sent = new AtomicInteger();
+        AtomicBoolean stop = new AtomicBoolean();
+        try (WarrenHarness warren = WarrenHarness.start(broker);
+                RawAmqpClient client = new RawAmqpClient("127.0.0.1", warren.port())) {
+            // The alarm first: this client sends no heartbeats of its own, only the messages that follow at once.
+            broker.rabbitmqctl("set_vm_memory_high_watermark", "0.0000001");
+            Future<?> published;
+            try {
+                client.handshake("guest", "guest", "/", heartbeatSeconds);
+                client.openChannel(1);
+                byte[] body = new byte[64 * 1024];
+                published = publishing.submit(() -> {
+                    while (!stop.get()) {
+                        client.publish(1, "", q, body);
+                        sent.incrementAndGet();
+                    }
+                    return null;
+                });
+                // Publish until every buffer on the way is full and the client's write blocks; Warren stopped
+                // reading it before that. Three intervals without progress: a timeout would have struck by then.
+                long stuckNanos = TimeUnit.SECONDS.toNanos(3L * heartbeatSeconds);
+                long[] lastChange = {System.nanoTime(), -1};
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+                    int now = sent.get();
+                    if (now != lastChange[1]) {
+                        lastChange[0] = System.nanoTime();
+                        lastChange[1] = now;
+                    }
+                    return System.nanoTime() - lastChange[0] >= stuckNanos;
+                });
+                assertThat(published).as("the publisher, held back by the blocked broker").isNotDone();
+                assertThat(warren.proxy.clientCount()).as("clients connected after three silent intervals")
+                        .isEqualTo(1);
+            } finally {
+                broker.rabbitmqctl("set_vm_memory_high_watermark", "0.4");
+            }
+            stop.set(true);
+            published.get(60, TimeUnit.SECONDS);
+            client.closeConnection();
+            // Warren keeps running meanwhile: what it still had queued upstream when the client left goes too.
+            try (Connection direct = newDirectConnection(); Channel ch = direct.createChannel()) {
+                await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(ch.messageCount(q))
+                        .as("messages that reached the broker").isEqualTo(sent.get()));
+                ch.queueDelete(q);
+            }
+        } finally {
+            stop.set(true);
+            publishing.shutdownNow();
         }
     }
 
