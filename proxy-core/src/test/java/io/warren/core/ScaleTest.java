@@ -8,6 +8,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.impl.nio.NioParams;
 import com.sun.management.UnixOperatingSystemMXBean;
+import io.warren.codec.ChannelMethod;
 import io.warren.core.HeldClients.Behaviour;
 import io.warren.core.HeldClients.Result;
 import io.warren.testsupport.RabbitBroker;
@@ -216,16 +217,17 @@ class ScaleTest {
         ExecutorService publishing = Executors.newSingleThreadExecutor();
         AtomicInteger sent = new AtomicInteger();
         AtomicBoolean stop = new AtomicBoolean();
-        try (WarrenHarness warren = WarrenHarness.start(broker);
-                RawAmqpClient client = new RawAmqpClient("127.0.0.1", warren.port())) {
-            // The alarm first: this client sends no heartbeats of its own, only the messages that follow at once.
+        try (WarrenHarness warren = WarrenHarness.start(broker)) {
+            // The alarm before the client connects: it sends no heartbeats of its own, only the messages that follow
+            // its handshake at once.
             broker.rabbitmqctl("set_vm_memory_high_watermark", "0.0000001");
-            Future<?> published;
-            try {
+            boolean alarm = true;
+            try (RawAmqpClient client = new RawAmqpClient("127.0.0.1", warren.port())) {
                 client.handshake("guest", "guest", "/", heartbeatSeconds);
-                client.openChannel(1);
+                // Publishes follow channel.open without waiting for open-ok: this client is never silent itself.
+                client.sendMethod(1, new ChannelMethod.Open(""));
                 byte[] body = new byte[64 * 1024];
-                published = publishing.submit(() -> {
+                Future<?> published = publishing.submit(() -> {
                     while (!stop.get()) {
                         client.publish(1, "", q, body);
                         sent.incrementAndGet();
@@ -247,17 +249,23 @@ class ScaleTest {
                 assertThat(published).as("the publisher, held back by the blocked broker").isNotDone();
                 assertThat(warren.proxy.clientCount()).as("clients connected after three silent intervals")
                         .isEqualTo(1);
-            } finally {
+
                 broker.rabbitmqctl("set_vm_memory_high_watermark", "0.4");
-            }
-            stop.set(true);
-            published.get(60, TimeUnit.SECONDS);
-            client.closeConnection();
-            // Warren keeps running meanwhile: what it still had queued upstream when the client left goes too.
-            try (Connection direct = newDirectConnection(); Channel ch = direct.createChannel()) {
-                await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(ch.messageCount(q))
-                        .as("messages that reached the broker").isEqualTo(sent.get()));
-                ch.queueDelete(q);
+                alarm = false;
+                stop.set(true);
+                published.get(60, TimeUnit.SECONDS);
+                client.expect(ChannelMethod.OpenOk.class);
+                client.closeConnection();
+                // Warren keeps running meanwhile: what it still had queued upstream when the client left goes too.
+                try (Connection direct = newDirectConnection(); Channel ch = direct.createChannel()) {
+                    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(ch.messageCount(q))
+                            .as("messages that reached the broker").isEqualTo(sent.get()));
+                    ch.queueDelete(q);
+                }
+            } finally {
+                if (alarm) {
+                    broker.rabbitmqctl("set_vm_memory_high_watermark", "0.4");
+                }
             }
         } finally {
             stop.set(true);
