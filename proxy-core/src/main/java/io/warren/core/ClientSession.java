@@ -94,6 +94,8 @@ final class ClientSession implements ConnectionHandler {
     private ByteBuffer stash;
     private boolean suspended;
     private boolean pausedForBackPressure;
+    /** Whether this client's socket is not being read, for whatever reason (see {@link #setReadPaused}). */
+    private boolean readsPaused;
     /** The message being assembled inline in {@link #out}, or null. */
     private ChannelLink inlineMessage;
     private int inlineMessageStart;
@@ -244,7 +246,20 @@ final class ClientSession implements ConnectionHandler {
             stash = bigger;
         }
         stash.put(data);
-        conn.setReadPaused(true);
+        setReadPaused(true);
+    }
+
+    /**
+     * Stops or resumes reading the client's socket. While reads are paused the client's heartbeats wait unread, so
+     * the silence is Warren's own and does not count against the client (as RabbitMQ pauses its heartbeat monitor
+     * for a connection it blocks).
+     */
+    private void setReadPaused(boolean paused) {
+        if (readsPaused && !paused) {
+            lastReadNanos = System.nanoTime();
+        }
+        readsPaused = paused;
+        conn.setReadPaused(paused);
     }
 
     /** Stops frame processing until {@link #resume()}; bytes that arrive meanwhile are kept. */
@@ -267,7 +282,7 @@ final class ClientSession implements ConnectionHandler {
             }
         }
         if (!suspended && !pausedForBackPressure && state != State.CLOSED) {
-            conn.setReadPaused(false); // CLOSING too: the client's close-ok must be read
+            setReadPaused(false); // CLOSING too: the client's close-ok must be read
         }
     }
 
@@ -1150,7 +1165,7 @@ final class ClientSession implements ConnectionHandler {
         if (!upstream.send(bytes) && !pausedForBackPressure && isReading()) {
             // The upstream socket is backed up: stop reading this client until it drains (TCP back-pressure).
             pausedForBackPressure = true;
-            conn.setReadPaused(true);
+            setReadPaused(true);
             upstream.whenWritable(this);
         }
     }
@@ -1162,7 +1177,7 @@ final class ClientSession implements ConnectionHandler {
         }
         pausedForBackPressure = false;
         if (!suspended && isReading()) {
-            conn.setReadPaused(false);
+            setReadPaused(false);
         }
     }
 
@@ -1720,7 +1735,7 @@ final class ClientSession implements ConnectionHandler {
                 }
                 long now = System.nanoTime();
                 long interval = TimeUnit.SECONDS.toNanos(heartbeatSeconds);
-                if (now - lastReadNanos > 2 * interval) {
+                if (!readsPaused && now - lastReadNanos > 2 * interval) {
                     log.debug("client {}: missed heartbeats, timeout {} s", conn.id(), heartbeatSeconds);
                     state = State.CLOSING;
                     releaseEverything();
