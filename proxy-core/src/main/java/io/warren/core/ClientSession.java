@@ -239,7 +239,9 @@ final class ClientSession implements ConnectionHandler {
                 stashRemaining(pending);
             }
         }
-        if (!suspended && !pausedForBackPressure && isReading()) {
+        // Also while CLOSING: a violation found in the replayed bytes must not leave reads off, or the client's
+        // close-ok (and its end of stream) would never be read and it would wait out the grace period.
+        if (!suspended && !pausedForBackPressure && state != State.CLOSED) {
             conn.setReadPaused(false);
         }
     }
@@ -1029,7 +1031,7 @@ final class ClientSession implements ConnectionHandler {
             return;
         }
         pausedForBackPressure = false;
-        if (!suspended && isReading()) {
+        if (!suspended && state != State.CLOSED) {
             conn.setReadPaused(false);
         }
     }
@@ -1519,7 +1521,9 @@ final class ClientSession implements ConnectionHandler {
         lastWriteNanos = System.nanoTime();
         engine.stats().clientBytesSent(bytes.remaining());
         engine.stats().clientFramesSent(frames);
-        if (!conn.write(bytes) && stalledUpstreams == null && isReading()) {
+        boolean writable = conn.write(bytes);
+        engine.stats().clientWriteQueued(conn.queuedBytes());
+        if (!writable && stalledUpstreams == null && isReading()) {
             stallUpstreams();
         }
     }
