@@ -281,8 +281,10 @@ final class ClientSession implements ConnectionHandler {
                 stashRemaining(pending);
             }
         }
+        // Also while CLOSING: a violation found in the replayed bytes must not leave reads off, or the client's
+        // close-ok (and its end of stream) would never be read and it would wait out the grace period.
         if (!suspended && !pausedForBackPressure && state != State.CLOSED) {
-            setReadPaused(false); // CLOSING too: the client's close-ok must be read
+            setReadPaused(false);
         }
     }
 
@@ -1176,7 +1178,7 @@ final class ClientSession implements ConnectionHandler {
             return;
         }
         pausedForBackPressure = false;
-        if (!suspended && isReading()) {
+        if (!suspended && state != State.CLOSED) {
             setReadPaused(false);
         }
     }
@@ -1676,7 +1678,9 @@ final class ClientSession implements ConnectionHandler {
         lastWriteNanos = System.nanoTime();
         engine.stats().clientBytesSent(bytes.remaining());
         engine.stats().clientFramesSent(frames);
-        if (!conn.write(bytes) && stalledUpstreams == null && isReading()) {
+        boolean writable = conn.write(bytes);
+        engine.stats().clientWriteQueued(conn.queuedBytes());
+        if (!writable && stalledUpstreams == null && isReading()) {
             stallUpstreams();
         }
     }

@@ -4,6 +4,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAccumulator;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -36,6 +37,9 @@ public final class ProxyStats {
     private final LongAdder scrubsSucceeded = new LongAdder();
     private final Map<String, LongAdder> scrubsFailed = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> upstreamLogins = new ConcurrentHashMap<>();
+    /** The most bytes ever queued for one connection, right after a write to it (DESIGN.md invariant 8). */
+    private final LongAccumulator peakClientWriteQueue = new LongAccumulator(Math::max, 0);
+    private final LongAccumulator peakUpstreamWriteQueue = new LongAccumulator(Math::max, 0);
 
     /**
      * Upper bounds of the handshake latency histogram buckets, in nanoseconds: 0.5 ms to 10 s. A last, implicit
@@ -351,5 +355,28 @@ public final class ProxyStats {
         Map<String, Long> out = new TreeMap<>(Map.of("client", 0L, "refresh", 0L));
         upstreamLogins.forEach((k, v) -> out.put(k, v.sum()));
         return out;
+    }
+
+    /** Bytes queued for a client connection after a write to it. */
+    void clientWriteQueued(long queued) {
+        peakClientWriteQueue.accumulate(queued);
+    }
+
+    /** Bytes queued for an upstream connection after a write to it. */
+    void upstreamWriteQueued(long queued) {
+        peakUpstreamWriteQueue.accumulate(queued);
+    }
+
+    /**
+     * The largest write queue any one client connection had since start, in bytes: what a client that does not
+     * read can make Warren hold for it (high-water mark plus what was in flight when its upstream reads paused).
+     */
+    public long peakClientWriteQueueBytes() {
+        return peakClientWriteQueue.get();
+    }
+
+    /** The largest write queue any one upstream connection had since start, in bytes. */
+    public long peakUpstreamWriteQueueBytes() {
+        return peakUpstreamWriteQueue.get();
     }
 }

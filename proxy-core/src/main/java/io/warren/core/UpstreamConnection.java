@@ -493,7 +493,9 @@ final class UpstreamConnection implements ConnectionHandler {
         }
         lastWriteNanos = System.nanoTime();
         engine.stats().upstreamBytesSent(bytes.remaining());
-        return c.write(bytes);
+        boolean writable = c.write(bytes);
+        engine.stats().upstreamWriteQueued(c.queuedBytes());
+        return writable;
     }
 
     /** Guarded by itself: clients whose full write queues stopped this connection's reads. */

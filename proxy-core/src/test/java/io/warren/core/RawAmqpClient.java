@@ -228,6 +228,11 @@ final class RawAmqpClient implements AutoCloseable {
         socket.setSoTimeout((int) timeout.toMillis());
     }
 
+    /** The socket, for tests that read or end the stream themselves once the handshake is done. */
+    Socket socket() {
+        return socket;
+    }
+
     /** Drops the TCP connection with a reset, as a killed process would. */
     void abort() throws IOException {
         socket.setSoLinger(true, 0);

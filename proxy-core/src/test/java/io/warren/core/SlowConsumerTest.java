@@ -4,26 +4,50 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
+import io.warren.api.transport.TransportSettings;
 import io.warren.codec.BasicMethod;
 import io.warren.codec.FieldTable;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * DESIGN.md invariant 8: a consumer that never reads its socket makes Warren stop reading the upstream connection
- * (the broker keeps the messages) instead of buffering without end, and only for a bounded time: then that client
- * is cut off and the clients sharing the connection carry on.
+ * DESIGN.md invariant 8, against clients that never read their socket. What Warren holds for them is the
+ * transport's write high-water mark plus what was in flight when it paused the source, not what they are sent or
+ * send; a client that leaves its queue full is cut off after slow-client-timeout; clients sharing its upstream
+ * connection keep making progress.
+ *
+ * <p>The bounds asserted here (docs/reliability.md explains them):
+ * <ul>
+ *   <li>a client's write queue: high mark + what the upstream loop read before the client's loop paused it. That
+ *       lag is not a constant (HostileClientsBench measured 2.9 MiB under load average 12), so the test asserts
+ *       only that it is far below what was queued for the client: {@link #CLIENT_QUEUE_CEILING};</li>
+ *   <li>an upstream connection's write queue: high mark + one read's worth of frames (or one whole message, when
+ *       it completes) from each client writing to it at that moment.</li>
+ * </ul>
  */
 @WithRabbitBroker
 class SlowConsumerTest {
     static RabbitBroker broker;
 
+    private static final Duration SLOW_CLIENT_TIMEOUT = Duration.ofSeconds(3);
+    private static final long HIGH_MARK = TransportSettings.defaults().writeHighWaterMark();
+    private static final long READ = 64 * 1024; // the transport's read buffer: at most this much per read
+    /** A quarter of the 25 MiB queued for the consumer test's client (see the class comment). */
+    private static final long CLIENT_QUEUE_CEILING = 25L * 1024 * 1024 / 4;
+
+    private static WarrenHarness startWarren() throws IOException {
+        return WarrenHarness.start(broker, c -> c.toBuilder().slowClientTimeout(SLOW_CLIENT_TIMEOUT).build());
+    }
+
     @Test
     void consumerThatNeverReadsIsCutOffAndOthersCarryOn() throws Exception {
-        try (WarrenHarness warren = WarrenHarness.start(broker)) {
+        try (WarrenHarness warren = startWarren()) {
             String q = "slow-" + UUID.randomUUID();
             try (Connection direct = warren.directFactory().newConnection(); Channel ch = direct.createChannel()) {
                 ch.queueDeclare(q, false, false, false, null);
@@ -58,7 +82,131 @@ class SlowConsumerTest {
                 assertThat(roundTrips).as("the canary on the same upstream connection carried on").isGreaterThan(20);
                 assertThat(canary.isOpen()).isTrue();
                 assertThat(warren.proxy.stats().violations()).containsKey(320);
+                assertThat(warren.proxy.stats().peakClientWriteQueueBytes())
+                        .as("bytes Warren held for the consumer that never read, of the 25 MiB queued for it")
+                        .isGreaterThan(HIGH_MARK)
+                        .isLessThanOrEqualTo(CLIENT_QUEUE_CEILING);
             }
+        }
+    }
+
+    /**
+     * A publisher that never reads, and is sent nothing: it is not a slow client, only a fast one. TCP back-pressure
+     * throttles it (its reads pause while the shared upstream queue is above the high mark), it is never cut off,
+     * and a client publishing with confirms on the same upstream connection gets every confirm meanwhile.
+     */
+    @Test
+    void publisherThatNeverReadsIsThrottledWhileOthersOnItsUpstreamKeepPublishing() throws Exception {
+        try (WarrenHarness warren = startWarren();
+                RawAmqpClient hog = RawAmqpClient.open("127.0.0.1", warren.port());
+                Connection canary = warren.factory().newConnection()) {
+            hog.openChannel(1);
+            Hog publisher = new Hog(hog, false);
+            publisher.thread.start();
+            try {
+                publisher.awaitPublished(200); // 12.5 MiB: well past every buffer
+                Channel c = canary.createChannel();
+                c.confirmSelect();
+                String cq = c.queueDeclare().getQueue();
+                long hogBefore = publisher.published.get();
+                for (int i = 0; i < 20; i++) {
+                    for (int j = 0; j < 10; j++) {
+                        c.basicPublish("", cq, null, new byte[100]);
+                    }
+                    c.waitForConfirmsOrDie(30_000);
+                }
+                assertThat(c.messageCount(cq)).as("all 200 confirmed messages are in the queue").isEqualTo(200);
+                assertThat(publisher.error.get()).as("the hog was never cut off").isNull();
+                assertThat(publisher.published.get()).as("the hog kept publishing meanwhile")
+                        .isGreaterThan(hogBefore);
+                assertThat(warren.proxy.clientCount()).isEqualTo(2);
+                assertThat(warren.proxy.stats().peakUpstreamWriteQueueBytes())
+                        .as("bytes queued for the shared upstream connection")
+                        .isLessThanOrEqualTo(HIGH_MARK + 2 * (READ + Hog.MESSAGE + 1024));
+            } finally {
+                publisher.stop();
+            }
+        }
+    }
+
+    /**
+     * A publisher that never reads what it is sent back (mandatory publishes that the broker returns, body and
+     * all): its write queue fills, Warren stops reading their shared upstream connection for at most
+     * slow-client-timeout, then cuts it off; the other client gets its confirms again, and Warren held no more than
+     * the bound for the hog.
+     */
+    @Test
+    void publisherThatNeverReadsItsReturnsIsCutOffAndOthersCarryOn() throws Exception {
+        try (WarrenHarness warren = startWarren();
+                RawAmqpClient hog = RawAmqpClient.open("127.0.0.1", warren.port());
+                Connection canary = warren.factory().newConnection()) {
+            hog.openChannel(1);
+            Hog publisher = new Hog(hog, true);
+            publisher.thread.start();
+            try {
+                Channel c = canary.createChannel();
+                c.confirmSelect();
+                String cq = c.queueDeclare().getQueue();
+                int confirmed = 0;
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while ((warren.proxy.clientCount() > 1 || confirmed < 100) && System.nanoTime() < deadline) {
+                    for (int j = 0; j < 10; j++) {
+                        c.basicPublish("", cq, null, new byte[100]);
+                    }
+                    c.waitForConfirmsOrDie(30_000);
+                    confirmed += 10;
+                }
+                assertThat(warren.proxy.clientCount()).as("the hog was cut off").isEqualTo(1);
+                assertThat(confirmed).as("the other client's publishes were all confirmed").isGreaterThanOrEqualTo(100);
+                assertThat(canary.isOpen()).isTrue();
+                assertThat(warren.proxy.stats().violations()).containsKey(320);
+                assertThat(warren.proxy.stats().peakClientWriteQueueBytes())
+                        .as("bytes Warren held for the hog that never read its returns")
+                        .isGreaterThan(HIGH_MARK)
+                        .isLessThanOrEqualTo(CLIENT_QUEUE_CEILING);
+            } finally {
+                publisher.stop();
+            }
+        }
+    }
+
+    /** Publishes 64 KiB messages to a routing key no queue is bound to, as fast as its socket takes them. */
+    private static final class Hog {
+        static final int MESSAGE = 64 * 1024;
+        final AtomicLong published = new AtomicLong();
+        final AtomicReference<IOException> error = new AtomicReference<>();
+        final Thread thread;
+        volatile boolean running = true;
+
+        Hog(RawAmqpClient client, boolean mandatory) {
+            String key = "nowhere-" + UUID.randomUUID();
+            byte[] body = new byte[MESSAGE];
+            thread = new Thread(() -> {
+                try {
+                    while (running) {
+                        client.sendMethod(1, new BasicMethod.Publish(0, "", key, mandatory, false));
+                        client.sendHeader(1, body.length);
+                        client.sendBody(1, body);
+                        published.incrementAndGet();
+                    }
+                } catch (IOException e) {
+                    error.set(e);
+                }
+            }, "hog");
+            thread.setDaemon(true);
+        }
+
+        void awaitPublished(long n) throws InterruptedException {
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (published.get() < n && error.get() == null && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(published.get()).as("the hog published").isGreaterThanOrEqualTo(n);
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            thread.join(100); // it may sit blocked in a write to a socket nobody reads: closing the client ends it
         }
     }
 }

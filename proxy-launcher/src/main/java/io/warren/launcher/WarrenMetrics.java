@@ -67,6 +67,10 @@ final class WarrenMetrics implements MultiCollector {
                 + " broker) since start", stats.upstreamChannelsOpenedTotal()));
         out.add(gauge("warren_pooled_idle_channels", "Scrubbed upstream channels waiting in the pools to be lent",
                 stats.pooledIdleChannels()));
+        out.add(gauge("warren_client_write_queue_peak_bytes", "Largest write queue of any one client connection"
+                + " since start (a client that does not read)", stats.peakClientWriteQueueBytes()));
+        out.add(gauge("warren_upstream_write_queue_peak_bytes", "Largest write queue of any one upstream connection"
+                + " since start", stats.peakUpstreamWriteQueueBytes()));
         out.add(counter("warren_channels_lent", "Client channels served by lending a pooled upstream channel"
                 + " instead of opening one", stats.channelsLent()));
         out.add(labelled(counterBuilder("warren_reuse_decisions", "Verdicts of the reuse policy on channels their"

@@ -28,6 +28,14 @@ public class RabbitBrokerExtension implements ParameterResolver, TestInstancePos
         return Brokers.get(spec(context));
     }
 
+    /**
+     * The default broker (no {@link BrokerConfig}), for test engines that do not run JUnit Jupiter extensions
+     * (jqwik properties): the same per-JVM node {@link WithRabbitBroker} tests get.
+     */
+    public static RabbitBroker defaultBroker() {
+        return Brokers.get(NodeSpec.of(null));
+    }
+
     static NodeSpec spec(ExtensionContext context) {
         Optional<BrokerConfig> config = context.getTestMethod()
                 .flatMap(m -> AnnotationSupport.findAnnotation(m, BrokerConfig.class));

@@ -33,6 +33,11 @@ public interface Connection {
     /** Whether queued bytes are below the high-water mark. */
     boolean isWritable();
 
+    /** Bytes queued for writing and not yet handed to the socket; 0 from a transport that does not count them. */
+    default long queuedBytes() {
+        return 0;
+    }
+
     /** Stops (true) or resumes (false) reading from the socket; reads are delivered to the handler when resumed. */
     void setReadPaused(boolean paused);
 

@@ -209,6 +209,11 @@ final class NioConnection implements Connection, Selectable {
     }
 
     @Override
+    public long queuedBytes() {
+        return writes.queuedBytes();
+    }
+
+    @Override
     public void setReadPaused(boolean paused) {
         readPaused = paused;
         onLoop(this::updateInterestOps);

@@ -1,0 +1,355 @@
+package io.warren.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import io.warren.codec.ConnectionMethod;
+import io.warren.codec.Frame;
+import io.warren.codec.FrameDecoder;
+import io.warren.codec.FrameType;
+import io.warren.codec.MethodCodec;
+import io.warren.codec.ProtocolException;
+import io.warren.codec.ProtocolHeader;
+import io.warren.core.HostileInput.Piece;
+import io.warren.testsupport.RabbitBroker;
+import io.warren.testsupport.RabbitBrokerExtension;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import io.warren.codec.ChannelMethod;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.Tuple;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.ShrinkingMode;
+import net.jqwik.api.EdgeCasesMode;
+import net.jqwik.api.statistics.Statistics;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.AfterProperty;
+import net.jqwik.api.lifecycle.BeforeContainer;
+
+/**
+ * DESIGN.md invariant 5 under random input: jqwik sends random handshakes and random frame sequences after a clean
+ * handshake, from raw sockets, to one Warren in front of the real broker. A canary client with the same credentials
+ * (so on the same pooled upstream connection) publishes with confirms throughout. After every try Warren has
+ * closed the hostile connection (it never hangs on what it was sent) with well-formed frames and never with its
+ * internal-error close; the canary has seen no error; at the end of each property the broker still lists the same
+ * upstream connection, every canary publish was confirmed, and Warren still accepts and serves a new client.
+ *
+ * <p>The Warren, the canary and the broker are shared by all tries: each try costs one client connection, a few
+ * loopback round trips, so the 10,000 tries take about a minute.
+ */
+class HostileClientFuzzTest {
+    /** Generous for one try on a loaded machine; a try that hits it is a Warren that hangs. */
+    private static final Duration TRY_TIMEOUT = Duration.ofSeconds(15);
+    private static final String INTERNAL_ERROR_TEXT = "internal error in proxy";
+
+    static RabbitBroker broker;
+    static WarrenHarness warren;
+    static Canary canary;
+    static Set<String> sharedUpstream;
+
+    /**
+     * A client with the fuzzing clients' credentials, so on their pooled upstream connection: one channel publishes
+     * with confirms in the background throughout; {@link #probe()} publishes one more with confirms after each try.
+     * The broker handles an upstream connection's frames in order, so when a try made it close the connection, the
+     * probe after that try is what fails: the failure is pinned on the try, and jqwik can shrink it.
+     */
+    static final class Canary implements AutoCloseable {
+        final Connection connection;
+        final Channel probeChannel;
+        final String queue;
+        final Thread loop;
+        final AtomicBoolean running = new AtomicBoolean(true);
+        final AtomicReference<Throwable> error = new AtomicReference<>();
+        final AtomicLong confirmed = new AtomicLong();
+
+        Canary() throws Exception {
+            connection = warren.factory().newConnection();
+            Channel ch = connection.createChannel();
+            ch.confirmSelect();
+            queue = ch.queueDeclare("fuzz-canary-" + UUID.randomUUID(), false, true, true, null).getQueue();
+            probeChannel = connection.createChannel();
+            probeChannel.confirmSelect();
+            loop = new Thread(() -> {
+                try {
+                    while (running.get()) {
+                        for (int i = 0; i < 10; i++) {
+                            ch.basicPublish("", queue, null, new byte[32]);
+                        }
+                        ch.waitForConfirmsOrDie(30_000); // throws on a nack or a closed channel
+                        confirmed.addAndGet(10);
+                        ch.queuePurge(queue);
+                        Thread.sleep(5);
+                    }
+                } catch (Throwable t) {
+                    if (running.get()) {
+                        error.set(t);
+                    }
+                }
+            }, "fuzz-canary");
+            loop.start();
+        }
+
+        void probe() throws Exception {
+            probeChannel.basicPublish("", queue, null, new byte[8]);
+            probeChannel.waitForConfirmsOrDie(TRY_TIMEOUT.toMillis());
+        }
+
+        @Override
+        public void close() throws Exception {
+            running.set(false);
+            loop.join(30_000);
+            if (connection.isOpen()) {
+                connection.close();
+            }
+        }
+    }
+
+    @BeforeContainer
+    static void start() throws Exception {
+        broker = RabbitBrokerExtension.defaultBroker();
+        Set<String> before = warrenConnectionPids();
+        warren = WarrenHarness.start(broker, c -> c, "publish-safe");
+        canary = new Canary();
+        sharedUpstream = new java.util.HashSet<>(warrenConnectionPids());
+        sharedUpstream.removeAll(before);
+        assertThat(sharedUpstream).as("one upstream connection shared by the canary and the fuzzing clients")
+                .hasSize(1);
+    }
+
+    @AfterContainer
+    static void stop() throws Exception {
+        if (canary != null) {
+            canary.close();
+        }
+        if (warren != null) {
+            warren.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- properties
+
+    @Provide
+    Arbitrary<List<Piece>> handshakes() {
+        return HostileInput.handshakeStep().list().ofMaxSize(6);
+    }
+
+    @Provide
+    Arbitrary<Piece> protocolHeaders() {
+        return HostileInput.protocolHeader();
+    }
+
+    /** Mostly after opening channel 1 or 1 and 2, so that more of the sequence reaches the broker. */
+    @Provide
+    Arbitrary<List<Piece>> frameSequences() {
+        Arbitrary<List<Piece>> opens = Arbitraries.integers().between(0, 2).map(n -> {
+            List<Piece> out = new ArrayList<>();
+            for (int ch = 1; ch <= n; ch++) {
+                out.add(new HostileInput.Method(ch, new ChannelMethod.Open("")));
+            }
+            return out;
+        });
+        return Combinators.combine(opens, HostileInput.postHandshakeStep().list().ofMinSize(1).ofMaxSize(10))
+                .as((prefix, rest) -> {
+                    List<Piece> all = new ArrayList<>(prefix);
+                    all.addAll(rest);
+                    return all;
+                });
+    }
+
+    /** One try in five ends with a reset instead of a FIN (no replies are read then). */
+    @Provide
+    Arbitrary<Boolean> resets() {
+        return Arbitraries.frequency(Tuple.of(1, true), Tuple.of(4, false));
+    }
+
+    /** Random bytes before and after a protocol header, then connection methods in any order with any values. */
+    @Property(tries = 4000, shrinking = ShrinkingMode.BOUNDED, edgeCases = EdgeCasesMode.NONE)
+    void handshakeFuzz(@ForAll("protocolHeaders") Piece header, @ForAll("handshakes") List<Piece> steps,
+                       @ForAll("resets") boolean endWithReset) throws Exception {
+        long started = System.nanoTime();
+        List<Piece> all = new ArrayList<>();
+        all.add(header);
+        all.addAll(steps);
+        try (Socket s = connect()) {
+            send(s, HostileInput.render(all));
+            Statistics.collect(finishAndCheck(s, endWithReset));
+        }
+        Statistics.label("duration").collect(durationBucket(started));
+    }
+
+    /** After a clean handshake: random frames, methods, content sequences and garbage on random channels. */
+    @Property(tries = 6000, shrinking = ShrinkingMode.BOUNDED, edgeCases = EdgeCasesMode.NONE)
+    void frameSequenceFuzz(@ForAll("frameSequences") List<Piece> pieces, @ForAll("resets") boolean endWithReset)
+            throws Exception {
+        long started = System.nanoTime();
+        try (RawAmqpClient c = new RawAmqpClient("127.0.0.1", warren.port())) {
+            c.handshake("guest", "guest", "/", 0);
+            try {
+                c.send(HostileInput.render(pieces));
+            } catch (IOException e) {
+                // Warren closed while we were still writing: what it sent before is still checked below.
+            }
+            // RawAmqpClient already read the handshake's frames; the rest of the stream is read from its socket.
+            Statistics.collect(finishAndCheck(c.socket(), endWithReset));
+        }
+        Statistics.label("duration").collect(durationBucket(started));
+    }
+
+    @AfterProperty
+    void sharedUpstreamSurvived() throws Exception {
+        checkBackgroundCanary();
+        long confirmedBefore = canary.confirmed.get();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (canary.confirmed.get() < confirmedBefore + 20 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        checkBackgroundCanary();
+        assertThat(canary.confirmed.get()).as("the canary's publishes are still confirmed")
+                .isGreaterThanOrEqualTo(confirmedBefore + 20);
+        assertThat(warrenConnectionPids()).as("the broker never closed the shared upstream connection")
+                .containsAll(sharedUpstream);
+        // Its event loops still accept and serve: a new client completes a handshake and a channel round trip.
+        try (RawAmqpClient fresh = RawAmqpClient.open("127.0.0.1", warren.port())) {
+            fresh.openChannel(1);
+            fresh.closeChannel(1);
+            fresh.closeConnection();
+        }
+    }
+
+    // ---------------------------------------------------------------- one try
+
+    private static Socket connect() throws IOException {
+        Socket s = new Socket("127.0.0.1", warren.port());
+        s.setTcpNoDelay(true);
+        s.setSoTimeout((int) TRY_TIMEOUT.toMillis());
+        return s;
+    }
+
+    private static void send(Socket s, byte[] bytes) {
+        try {
+            s.getOutputStream().write(bytes);
+            s.getOutputStream().flush();
+        } catch (IOException e) {
+            // Warren closed while we were still writing: fine, what it sent before is checked.
+        }
+    }
+
+    /**
+     * Ends the client's side (FIN, or an abrupt reset) and, after a FIN, reads what Warren sends until it closes:
+     * it must close within the try timeout, and what it sent must be well formed and not an internal error.
+     *
+     * @return how the try ended, for the statistics jqwik prints: the reply code of Warren's connection.close,
+     *     or what else happened
+     */
+    private static String finishAndCheck(Socket s, boolean reset) throws IOException {
+        if (reset) {
+            s.setSoLinger(true, 0);
+            s.close();
+            return "client reset";
+        }
+        try {
+            s.shutdownOutput();
+        } catch (IOException e) {
+            return "reset by Warren while sending";
+        }
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        InputStream in = s.getInputStream();
+        byte[] chunk = new byte[8192];
+        boolean reachedEnd = false;
+        try {
+            int n;
+            while ((n = in.read(chunk)) >= 0) {
+                received.write(chunk, 0, n);
+            }
+            reachedEnd = true;
+        } catch (SocketTimeoutException e) {
+            throw new AssertionError("Warren did not close a client that had finished sending within "
+                    + TRY_TIMEOUT);
+        } catch (IOException e) {
+            // Reset by Warren (it closed with our bytes unread): what arrived before is still checked.
+        }
+        return checkReplies(received.toByteArray(), reachedEnd);
+    }
+
+    /** Warren's replies: an optional protocol header (its answer to a wrong one), then whole, valid frames. */
+    private static String checkReplies(byte[] bytes, boolean complete) {
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        if (bytes.length >= ProtocolHeader.LENGTH
+                && Arrays.equals(bytes, 0, ProtocolHeader.LENGTH, ProtocolHeader.AMQP_0_9_1, 0, ProtocolHeader.LENGTH)) {
+            in.position(ProtocolHeader.LENGTH);
+            assertThat(in.hasRemaining()).as("nothing follows Warren's protocol header answer").isFalse();
+            return "protocol header answered";
+        }
+        String outcome = "closed without connection.close";
+        FrameDecoder decoder = new FrameDecoder(1 << 20);
+        try {
+            Frame f;
+            while ((f = decoder.next(in)) != null) {
+                if (f.type() == FrameType.METHOD
+                        && MethodCodec.decode(f.payload()) instanceof ConnectionMethod.Close close) {
+                    assertThat(close.replyText()).as("Warren hit an internal error (code %d)", close.replyCode())
+                            .doesNotContain(INTERNAL_ERROR_TEXT);
+                    assertThat(close.replyCode()).as("connection.close carries an error code or 200")
+                            .isIn(200, 320, 402, 403, 501, 502, 503, 504, 505, 506, 530, 540, 541);
+                    outcome = "connection.close " + close.replyCode();
+                }
+            }
+        } catch (ProtocolException e) {
+            throw new AssertionError("Warren sent a malformed frame: " + e.getMessage(), e);
+        }
+        if (complete) {
+            assertThat(in.hasRemaining()).as("Warren ended in the middle of a frame").isFalse();
+        }
+        return outcome;
+    }
+
+    private static String durationBucket(long startedNanos) {
+        long ms = (System.nanoTime() - startedNanos) / 1_000_000;
+        return ms < 5 ? "<5ms" : ms < 20 ? "<20ms" : ms < 100 ? "<100ms" : ms < 1000 ? "<1s" : ">=1s";
+    }
+
+    /** Fails this try if it broke the shared upstream connection; a new canary then serves the next tries. */
+    private static void probeCanary() throws Exception {
+        try {
+            canary.probe();
+        } catch (Exception e) {
+            canary.close();
+            canary = new Canary(); // on a new upstream connection: shrinking goes on from a healthy state
+            throw new AssertionError("this try broke the upstream connection the canary shares", e);
+        }
+    }
+
+    private static void checkBackgroundCanary() {
+        Throwable t = canary.error.get();
+        if (t != null) {
+            throw new AssertionError("the canary sharing the upstream connection failed", t);
+        }
+        assertThat(canary.connection.isOpen()).as("canary connection open").isTrue();
+    }
+
+    private static Set<String> warrenConnectionPids() {
+        return broker.listConnections("pid", "client_properties").stream()
+                .filter(row -> row.getOrDefault("client_properties", "").contains("Warren"))
+                .map(row -> row.get("pid"))
+                .collect(Collectors.toSet());
+    }
+}
