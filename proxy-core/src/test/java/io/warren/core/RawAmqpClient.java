@@ -120,8 +120,31 @@ final class RawAmqpClient implements AutoCloseable {
     }
 
     void send(byte[] bytes) throws IOException {
+        if (cork != null) {
+            cork.writeBytes(bytes);
+            return;
+        }
         out.write(bytes);
         out.flush();
+    }
+
+    /** Bytes held while {@link #inOneWrite} runs. */
+    private java.io.ByteArrayOutputStream cork;
+
+    interface Sends {
+        void run() throws IOException;
+    }
+
+    /** Sends everything {@code sends} writes in one socket write, so Warren reads it at once, in one event. */
+    void inOneWrite(Sends sends) throws IOException {
+        cork = new java.io.ByteArrayOutputStream();
+        try {
+            sends.run();
+        } finally {
+            byte[] bytes = cork.toByteArray();
+            cork = null;
+            send(bytes);
+        }
     }
 
     void send(ByteBuffer b) throws IOException {

@@ -8,6 +8,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConfirmListener;
 import com.rabbitmq.client.GetResponse;
 import io.warren.codec.BasicMethod;
+import io.warren.codec.ChannelMethod;
 import io.warren.testsupport.BrokerConfig;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
@@ -106,8 +107,13 @@ class ReuseTest {
         String q = queue();
         try (RawAmqpClient c = RawAmqpClient.open("127.0.0.1", warren.port())) {
             c.openChannel(1);
-            c.publish(1, "no-such-exchange-" + UUID.randomUUID(), "k", new byte[1]);
-            c.closeChannel(1); // answered locally at once; the broker's 404 comes later, into the scrub
+            // One write: Warren handles the close before the broker's 404 can reach it, so the 404 lands in the
+            // scrub (two writes let a loaded machine deliver the 404 first, and then nothing is scrubbed).
+            c.inOneWrite(() -> {
+                c.publish(1, "no-such-exchange-" + UUID.randomUUID(), "k", new byte[1]);
+                c.sendMethod(1, new ChannelMethod.Close(200, "bye", 0, 0));
+            });
+            c.expect(ChannelMethod.CloseOk.class); // answered locally at once; the broker's 404 comes later
             c.closeConnection();
         }
         // The 404 closed that upstream channel: it is not lent; the next client gets a healthy one.
