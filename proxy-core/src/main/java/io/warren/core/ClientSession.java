@@ -1679,20 +1679,34 @@ final class ClientSession implements ConnectionHandler {
         engine.stats().clientBytesSent(bytes.remaining());
         engine.stats().clientFramesSent(frames);
         boolean writable = conn.write(bytes);
-        engine.stats().clientWriteQueued(conn.queuedBytes());
-        if (!writable && stalledUpstreams == null && isReading()) {
+        long queued = conn.queuedBytes();
+        engine.stats().clientWriteQueued(queued);
+        if (writable || !isReading() || slowClientCut) {
+            return;
+        }
+        if (queued > engine.config().slowClientBuffer()) {
+            // Checked while stalled too: batches the upstream loop read before the pause took hold still arrive.
+            cutOff(queued + " bytes queued for it (slow-client-buffer " + engine.config().slowClientBuffer() + ")");
+        } else if (!overflowing && stalledUpstreams == null) {
             stallUpstreams();
         }
     }
 
     /** Upstream connections this client paused because it does not read; null when not stalled. */
     private List<UpstreamConnection> stalledUpstreams;
+    /** The client's stall ran out with its queue still full: Warren buffers for it, up to slowClientBuffer. */
+    private boolean overflowing;
     private EventLoop.Cancellable slowClientTimer;
+    private EventLoop.Cancellable stallTimer;
+    private boolean slowClientCut;
 
     /**
      * The client's write queue is above the high-water mark: the upstream connections feeding it stop being read
-     * (the broker holds the messages, TCP back-pressure). That stalls the other clients on them too, so the stall
-     * is bounded by config slowClientTimeout (DESIGN.md invariant 8).
+     * (the broker holds the messages, TCP back-pressure), which throttles a client that reads slower than the
+     * broker sends. That stalls the other clients on them too, so the stall lasts at most slowClientStall; a client
+     * that has not drained its queue by then is buffered for instead, up to slowClientBuffer, and cut off beyond
+     * it or after slowClientTimeout (DESIGN.md invariant 8). A client that never reads and reconnects each time it
+     * is cut off thus costs its neighbours slowClientStall per round, not slowClientTimeout.
      */
     private void stallUpstreams() {
         stalledUpstreams = new ArrayList<>(1);
@@ -1702,22 +1716,46 @@ final class ClientSession implements ConnectionHandler {
                 link.upstream.pauseReadsFor(this);
             }
         }
+        stallTimer = loop.schedule(this::stallRanOut, engine.config().slowClientStall().toMillis(),
+                TimeUnit.MILLISECONDS);
         slowClientTimer = loop.schedule(() -> {
-            if (stalledUpstreams != null) {
-                log.info("client {} read nothing for {} with its write queue full: disconnecting it", conn.id(),
-                        engine.config().slowClientTimeout());
-                engine.stats().clientViolation(ReplyCode.CONNECTION_FORCED.code());
-                unstallUpstreams();
-                conn.abort(); // it does not read: a connection.close would never reach it
+            if (stalledUpstreams != null || overflowing) {
+                cutOff("it read nothing for " + engine.config().slowClientTimeout() + " with its write queue full");
             }
         }, engine.config().slowClientTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void stallRanOut() {
+        List<UpstreamConnection> stalled = stalledUpstreams;
+        if (stalled == null || state == State.CLOSED) {
+            return;
+        }
+        stalledUpstreams = null;
+        overflowing = true;
+        log.debug("client {} did not drain its write queue within {}: buffering for it instead of stalling {}",
+                conn.id(), engine.config().slowClientStall(), stalled);
+        for (UpstreamConnection upstream : stalled) {
+            upstream.resumeReadsFor(this);
+        }
+    }
+
+    private void cutOff(String why) {
+        slowClientCut = true; // writes to it are dropped from now on: they must not stall anything again
+        log.info("client {} disconnected as a slow client: {}", conn.id(), why);
+        engine.stats().clientViolation(ReplyCode.CONNECTION_FORCED.code());
+        unstallUpstreams();
+        conn.abort(); // it does not read: a connection.close would never reach it
     }
 
     private void unstallUpstreams() {
         List<UpstreamConnection> stalled = stalledUpstreams;
         stalledUpstreams = null;
+        overflowing = false;
         if (slowClientTimer != null) {
             slowClientTimer.cancel();
+        }
+        if (stallTimer != null) {
+            stallTimer.cancel();
         }
         if (stalled != null) {
             for (UpstreamConnection upstream : stalled) {

@@ -30,8 +30,12 @@ import java.util.Optional;
  * @param idleChannelTimeout how long a scrubbed channel waits in the pool before it is closed upstream
  * @param scrubWait how long a client that needs a channel waits for one whose scrub is under way before a new
  *     one is opened upstream (zero: never wait)
- * @param slowClientTimeout how long a client may leave its write queue full: meanwhile the upstream connections
- *     feeding it are not read (bounding Warren's memory), then the client is disconnected
+ * @param slowClientTimeout how long a client may leave its write queue full before it is disconnected
+ * @param slowClientStall how long a client whose write queue is full may stop the upstream connections feeding it
+ *     (and so every other client on them) from being read; after that Warren buffers for it instead, up to
+ *     {@code slowClientBuffer}. A client that drains its queue within the stall is simply throttled.
+ * @param slowClientBuffer most bytes queued for one client once its stall ran out; beyond it the client is
+ *     disconnected (its memory bound, with the write high-water mark it is reached from)
  * @param scrubTimeout how long the scrub of a returned channel may wait for outstanding confirms and its barrier
  *     before the channel is closed instead of reused
  * @param upstreamTls TLS towards the broker (amqps), or empty for plain AMQP; its server name is the host checked
@@ -63,6 +67,8 @@ public record ProxyConfig(
         Duration scrubTimeout,
         Duration scrubWait,
         Duration slowClientTimeout,
+        Duration slowClientStall,
+        long slowClientBuffer,
         Optional<TlsClientSettings> upstreamTls,
         boolean plainListener,
         Optional<InetSocketAddress> tlsListen,
@@ -96,6 +102,10 @@ public record ProxyConfig(
         requirePositive("scrubTimeout", scrubTimeout);
         requireNotNegative("scrubWait", scrubWait);
         requirePositive("slowClientTimeout", slowClientTimeout);
+        requireNotNegative("slowClientStall", slowClientStall);
+        if (slowClientBuffer < 1) {
+            throw new IllegalArgumentException("slowClientBuffer must be positive, got " + slowClientBuffer);
+        }
         if (maxIdleChannelsPerKey < 0) {
             throw new IllegalArgumentException("maxIdleChannelsPerKey must not be negative, got "
                     + maxIdleChannelsPerKey);
@@ -149,6 +159,8 @@ public record ProxyConfig(
         b.scrubTimeout = scrubTimeout;
         b.scrubWait = scrubWait;
         b.slowClientTimeout = slowClientTimeout;
+        b.slowClientStall = slowClientStall;
+        b.slowClientBuffer = slowClientBuffer;
         b.upstreamTls = upstreamTls;
         b.plainListener = plainListener;
         b.tlsListen = tlsListen;
@@ -196,6 +208,8 @@ public record ProxyConfig(
         private Duration scrubTimeout = Duration.ofSeconds(5);
         private Duration scrubWait = Duration.ofMillis(10);
         private Duration slowClientTimeout = Duration.ofSeconds(10);
+        private Duration slowClientStall = Duration.ofMillis(250);
+        private long slowClientBuffer = 4L * 1024 * 1024;
         private Optional<TlsClientSettings> upstreamTls = Optional.empty();
         private boolean plainListener = true;
         private Optional<InetSocketAddress> tlsListen = Optional.empty();
@@ -283,6 +297,16 @@ public record ProxyConfig(
             return this;
         }
 
+        public Builder slowClientStall(Duration v) {
+            slowClientStall = v;
+            return this;
+        }
+
+        public Builder slowClientBuffer(long v) {
+            slowClientBuffer = v;
+            return this;
+        }
+
         public Builder scrubTimeout(Duration v) {
             scrubTimeout = v;
             return this;
@@ -318,7 +342,8 @@ public record ProxyConfig(
             return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
                     clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
                     upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, scrubWait,
-                    slowClientTimeout, upstreamTls, plainListener, tlsListen, tlsListenSettings, maxConnections);
+                    slowClientTimeout, slowClientStall, slowClientBuffer, upstreamTls, plainListener, tlsListen,
+                    tlsListenSettings, maxConnections);
         }
     }
 

@@ -17,16 +17,15 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * DESIGN.md invariant 8, against clients that never read their socket. What Warren holds for them is the
- * transport's write high-water mark plus what was in flight when it paused the source, not what they are sent or
- * send; a client that leaves its queue full is cut off after slow-client-timeout; clients sharing its upstream
- * connection keep making progress.
+ * DESIGN.md invariant 8, against clients that never read their socket. What Warren holds for them is bounded by
+ * slow-client-buffer, not by what they are sent or send; a client that leaves its queue full stops the upstream
+ * connections feeding it for at most slow-client-stall, is cut off beyond slow-client-buffer or after
+ * slow-client-timeout, and clients sharing its upstream connection keep making progress.
  *
  * <p>The bounds asserted here (docs/reliability.md explains them):
  * <ul>
- *   <li>a client's write queue: high mark + what the upstream loop read before the client's loop paused it. That
- *       lag is not a constant (HostileClientsBench measured 2.9 MiB under load average 12), so the test asserts
- *       only that it is far below what was queued for the client: {@link #CLIENT_QUEUE_CEILING};</li>
+ *   <li>a client's write queue: slow-client-buffer plus the one write that crossed it, at most one upstream
+ *       read's frames: {@link #CLIENT_QUEUE_CEILING};</li>
  *   <li>an upstream connection's write queue: high mark + one read's worth of frames (or one whole message, when
  *       it completes) from each client writing to it at that moment.</li>
  * </ul>
@@ -38,11 +37,70 @@ class SlowConsumerTest {
     private static final Duration SLOW_CLIENT_TIMEOUT = Duration.ofSeconds(3);
     private static final long HIGH_MARK = TransportSettings.defaults().writeHighWaterMark();
     private static final long READ = 64 * 1024; // the transport's read buffer: at most this much per read
-    /** A quarter of the 25 MiB queued for the consumer test's client (see the class comment). */
-    private static final long CLIENT_QUEUE_CEILING = 25L * 1024 * 1024 / 4;
+    private static final long SLOW_CLIENT_BUFFER = 2L * 1024 * 1024;
+    /** slow-client-buffer + the write that crossed it: one upstream read, plus a frame it completed (frame_max). */
+    private static final long CLIENT_QUEUE_CEILING = SLOW_CLIENT_BUFFER + READ + 128 * 1024;
 
     private static WarrenHarness startWarren() throws IOException {
-        return WarrenHarness.start(broker, c -> c.toBuilder().slowClientTimeout(SLOW_CLIENT_TIMEOUT).build());
+        return WarrenHarness.start(broker, c -> c.toBuilder().slowClientTimeout(SLOW_CLIENT_TIMEOUT)
+                .slowClientBuffer(SLOW_CLIENT_BUFFER).build());
+    }
+
+    /**
+     * A consumer that never reads and comes back each time it is cut off, with slow-client-timeout at a minute:
+     * each round stops the shared upstream connection for at most slow-client-stall (then Warren buffers for the
+     * consumer and cuts it off at slow-client-buffer), so the client beside it gets its confirms through every round.
+     * Without the stall limit each round cost its neighbours the whole minute.
+     */
+    @Test
+    void consumerThatNeverReadsAndReconnectsStallsItsNeighboursOnlyBriefly() throws Exception {
+        Duration slowClientTimeout = Duration.ofMinutes(1);
+        try (WarrenHarness warren = WarrenHarness.start(broker, c -> c.toBuilder()
+                .slowClientTimeout(slowClientTimeout).slowClientBuffer(SLOW_CLIENT_BUFFER).build())) {
+            String q = "slow-" + UUID.randomUUID();
+            try (Connection direct = warren.directFactory().newConnection(); Channel ch = direct.createChannel()) {
+                ch.queueDeclare(q, false, false, false, null);
+                byte[] body = new byte[64 * 1024];
+                for (int i = 0; i < 400; i++) { // 25 MiB; unacked, so each cut-off round puts it back
+                    ch.basicPublish("", q, null, body);
+                }
+            }
+            try (Connection canary = warren.factory().newConnection()) {
+                Channel c = canary.createChannel();
+                c.confirmSelect();
+                String cq = c.queueDeclare().getQueue();
+                long start = System.nanoTime();
+                int confirmed = 0;
+                for (int round = 0; round < 3; round++) {
+                    try (RawAmqpClient slow = RawAmqpClient.open("127.0.0.1", warren.port())) {
+                        slow.openChannel(1);
+                        slow.sendMethod(1, new BasicMethod.Consume(0, q, "", false, false, false, false,
+                                FieldTable.EMPTY));
+                        // ...and never read: Warren cuts it off once slow-client-buffer is queued for it.
+                        long deadline = System.nanoTime() + Duration.ofSeconds(50).toNanos();
+                        do {
+                            for (int j = 0; j < 10; j++) {
+                                c.basicPublish("", cq, null, new byte[100]);
+                            }
+                            c.waitForConfirmsOrDie(30_000);
+                            confirmed += 10;
+                        } while (warren.proxy.clientCount() > 1 && System.nanoTime() < deadline);
+                        assertThat(warren.proxy.clientCount()).as("round %d: the consumer was cut off", round)
+                                .isEqualTo(1);
+                    }
+                }
+                Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+                assertThat(elapsed).as("three rounds, none waited out slow-client-timeout")
+                        .isLessThan(slowClientTimeout);
+                assertThat(confirmed).isGreaterThanOrEqualTo(30);
+                assertThat(c.messageCount(cq)).isEqualTo(confirmed);
+                assertThat(canary.isOpen()).isTrue();
+                assertThat(warren.proxy.stats().peakClientWriteQueueBytes())
+                        .as("bytes Warren held for the consumer that never read")
+                        .isGreaterThan(HIGH_MARK)
+                        .isLessThanOrEqualTo(CLIENT_QUEUE_CEILING);
+            }
+        }
     }
 
     @Test

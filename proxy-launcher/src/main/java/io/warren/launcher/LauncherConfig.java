@@ -76,6 +76,8 @@ record LauncherConfig(
                 .scrubTimeout(parse(s, Setting.SCRUB_TIMEOUT, Values::parseDuration))
                 .scrubWait(parse(s, Setting.SCRUB_WAIT, Values::parseDuration))
                 .slowClientTimeout(parse(s, Setting.SLOW_CLIENT_TIMEOUT, Values::parseDuration))
+                .slowClientStall(parse(s, Setting.SLOW_CLIENT_STALL, Values::parseDuration))
+                .slowClientBuffer(parse(s, Setting.SLOW_CLIENT_BUFFER, Values::parseSize))
                 .upstreamTls(upstreamTls)
                 .plainListener(!noPlain)
                 .tlsListen(tlsListen.orElse(null), listenerTls);

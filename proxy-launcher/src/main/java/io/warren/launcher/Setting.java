@@ -89,8 +89,14 @@ enum Setting {
             + " before a new one is opened upstream (0: never wait).", "scrubWait",
             c -> Values.formatDuration(c.scrubWait())),
     SLOW_CLIENT_TIMEOUT("slow-client-timeout", "DURATION", "How long a client may leave its write queue full"
-            + " (meanwhile the upstream connections feeding it are not read) before it is disconnected.",
-            "slowClientTimeout", c -> Values.formatDuration(c.slowClientTimeout())),
+            + " before it is disconnected.", "slowClientTimeout", c -> Values.formatDuration(c.slowClientTimeout())),
+    SLOW_CLIENT_STALL("slow-client-stall", "DURATION", "How long a client with a full write queue may stop the"
+            + " upstream connections feeding it, and so the other clients on them; then Warren buffers for it"
+            + " instead (up to --slow-client-buffer).", "slowClientStall",
+            c -> Values.formatDuration(c.slowClientStall())),
+    SLOW_CLIENT_BUFFER("slow-client-buffer", "SIZE", "Most bytes queued for one client once its stall ran out;"
+            + " beyond it the client is disconnected.", "slowClientBuffer",
+            c -> Values.formatSize(c.slowClientBuffer())),
     EVENT_LOOPS("event-loops", "N", "Network event-loop threads (0: one per available processor).", null,
             c -> "0"),
     ACCEPT_BACKLOG("accept-backlog", "N", "Listen backlog: connections the kernel queues before Warren accepts"
