@@ -59,7 +59,7 @@ import java.util.regex.Pattern;
  *
  * <pre>java -cp proxy-bench/target/benchmarks.jar io.warren.bench.HostileClientsBench --broker-port 56900</pre>
  *
- * Options: --broker-port (5672) --seconds (20) --slow-client-timeout-ms (10000).
+ * Options: --broker-port (5672) --seconds (20) --slow-client-timeout-ms (10000) --slow-client-stall-ms (100).
  */
 public final class HostileClientsBench {
     private HostileClientsBench() {}
@@ -71,17 +71,19 @@ public final class HostileClientsBench {
         int brokerPort = a.intValue("broker-port", 5672);
         int seconds = a.intValue("seconds", 20);
         long slowClientMs = a.longValue("slow-client-timeout-ms", 10_000);
+        long stallMs = a.longValue("slow-client-stall-ms", 100);
         a.done();
 
-        Process daemon = startDaemon(brokerPort, slowClientMs);
+        Process daemon = startDaemon(brokerPort, slowClientMs, stallMs);
         try {
             BufferedReader daemonOut = new BufferedReader(new InputStreamReader(daemon.getInputStream(),
                     StandardCharsets.UTF_8));
             PrintStream daemonIn = new PrintStream(daemon.getOutputStream(), true, StandardCharsets.UTF_8);
             int port = Integer.parseInt(daemonOut.readLine().replace("port ", "").trim());
             System.out.printf(Locale.ROOT, "HostileClientsBench: Warren pid %d on port %d, broker port %d, %d s per "
-                    + "phase, slow-client-timeout %d ms, %d CPUs, %s%n", daemon.pid(), port, brokerPort, seconds,
-                    slowClientMs, Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.version"));
+                    + "phase, slow-client-timeout %d ms, slow-client-stall %d ms, %d CPUs, %s%n", daemon.pid(), port,
+                    brokerPort, seconds, slowClientMs, stallMs, Runtime.getRuntime().availableProcessors(),
+                    System.getProperty("java.vm.version"));
             ConnectionFactory f = ThroughputBench.factory("127.0.0.1", port, "guest", "guest");
 
             // Warm-up: the well-behaved client's path through Warren (JIT), not recorded.
@@ -225,11 +227,11 @@ public final class HostileClientsBench {
     }
 
     /** Warren in a JVM of its own with bin/warren's default heap and GC options. */
-    private static Process startDaemon(int brokerPort, long slowClientMs) throws IOException {
+    private static Process startDaemon(int brokerPort, long slowClientMs, long stallMs) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xms16m", "-Xmx256m", "-XX:+UseSerialGC", "-Xss256k", "-XX:+ExitOnOutOfMemoryError",
                 "-cp", System.getProperty("java.class.path"), Daemon.class.getName(), Integer.toString(brokerPort),
-                Long.toString(slowClientMs)));
+                Long.toString(slowClientMs), Long.toString(stallMs)));
         Path log = Files.createTempFile("warren-hostile-bench", ".log");
         return new ProcessBuilder(cmd).redirectError(log.toFile()).start();
     }
@@ -241,10 +243,12 @@ public final class HostileClientsBench {
         public static void main(String[] args) throws Exception {
             int brokerPort = Integer.parseInt(args[0]);
             long slowClientMs = Long.parseLong(args[1]);
+            long stallMs = Long.parseLong(args[2]);
             ClassLoader cl = Daemon.class.getClassLoader();
             ProxyConfig config = ProxyConfig.builder(new java.net.InetSocketAddress("127.0.0.1", brokerPort))
                     .listen(new java.net.InetSocketAddress("127.0.0.1", 0))
                     .slowClientTimeout(java.time.Duration.ofMillis(slowClientMs))
+                    .slowClientStall(java.time.Duration.ofMillis(stallMs))
                     .build();
             try (WarrenProxy warren = WarrenProxy.start(config,
                     io.warren.api.Providers.load(io.warren.api.transport.Transport.class, "nio", cl),

@@ -1698,15 +1698,23 @@ final class ClientSession implements ConnectionHandler {
     private boolean overflowing;
     private EventLoop.Cancellable slowClientTimer;
     private EventLoop.Cancellable stallTimer;
+    /** The client's queue at the last stall check: it must drain {@link #STALL_PROGRESS} per slowClientStall. */
+    private long queuedAtStallCheck;
     private boolean slowClientCut;
+    /**
+     * What a stalled client must read per slowClientStall to keep its upstream connections paused (it reads,
+     * only slower than the broker sends: throttling it is right). One transport read buffer.
+     */
+    private static final long STALL_PROGRESS = 64 * 1024;
 
     /**
      * The client's write queue is above the high-water mark: the upstream connections feeding it stop being read
      * (the broker holds the messages, TCP back-pressure), which throttles a client that reads slower than the
-     * broker sends. That stalls the other clients on them too, so the stall lasts at most slowClientStall; a client
-     * that has not drained its queue by then is buffered for instead, up to slowClientBuffer, and cut off beyond
-     * it or after slowClientTimeout (DESIGN.md invariant 8). A client that never reads and reconnects each time it
-     * is cut off thus costs its neighbours slowClientStall per round, not slowClientTimeout.
+     * broker sends. That stalls the other clients on them too, so the stall goes on only while the client drains
+     * at least STALL_PROGRESS per slowClientStall; one that does not is buffered for instead, up to
+     * slowClientBuffer, and cut off beyond it or after slowClientTimeout (DESIGN.md invariant 8). A client that
+     * never reads and reconnects each time it is cut off thus costs its neighbours slowClientStall per round, not
+     * slowClientTimeout; a slow reader throttles them to its own pace, as a slow consumer does on a broker.
      */
     private void stallUpstreams() {
         stalledUpstreams = new ArrayList<>(1);
@@ -1716,7 +1724,8 @@ final class ClientSession implements ConnectionHandler {
                 link.upstream.pauseReadsFor(this);
             }
         }
-        stallTimer = loop.schedule(this::stallRanOut, engine.config().slowClientStall().toMillis(),
+        queuedAtStallCheck = conn.queuedBytes();
+        stallTimer = loop.schedule(this::checkStall, engine.config().slowClientStall().toMillis(),
                 TimeUnit.MILLISECONDS);
         slowClientTimer = loop.schedule(() -> {
             if (stalledUpstreams != null || overflowing) {
@@ -1725,9 +1734,16 @@ final class ClientSession implements ConnectionHandler {
         }, engine.config().slowClientTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private void stallRanOut() {
+    private void checkStall() {
         List<UpstreamConnection> stalled = stalledUpstreams;
         if (stalled == null || state == State.CLOSED) {
+            return;
+        }
+        long queued = conn.queuedBytes();
+        if (queuedAtStallCheck - queued >= STALL_PROGRESS) {
+            queuedAtStallCheck = queued;
+            stallTimer = loop.schedule(this::checkStall, engine.config().slowClientStall().toMillis(),
+                    TimeUnit.MILLISECONDS);
             return;
         }
         stalledUpstreams = null;

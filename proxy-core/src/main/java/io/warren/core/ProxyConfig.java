@@ -32,8 +32,8 @@ import java.util.Optional;
  *     one is opened upstream (zero: never wait)
  * @param slowClientTimeout how long a client may leave its write queue full before it is disconnected
  * @param slowClientStall how long a client whose write queue is full may stop the upstream connections feeding it
- *     (and so every other client on them) from being read; after that Warren buffers for it instead, up to
- *     {@code slowClientBuffer}. A client that drains its queue within the stall is simply throttled.
+ *     (and so every other client on them) from being read without draining 64 KiB of its queue; then Warren
+ *     buffers for it instead, up to {@code slowClientBuffer}. A client that keeps draining is simply throttled.
  * @param slowClientBuffer most bytes queued for one client once its stall ran out; beyond it the client is
  *     disconnected (its memory bound, with the write high-water mark it is reached from)
  * @param scrubTimeout how long the scrub of a returned channel may wait for outstanding confirms and its barrier
@@ -208,7 +208,7 @@ public record ProxyConfig(
         private Duration scrubTimeout = Duration.ofSeconds(5);
         private Duration scrubWait = Duration.ofMillis(10);
         private Duration slowClientTimeout = Duration.ofSeconds(10);
-        private Duration slowClientStall = Duration.ofMillis(250);
+        private Duration slowClientStall = Duration.ofMillis(100);
         private long slowClientBuffer = 4L * 1024 * 1024;
         private Optional<TlsClientSettings> upstreamTls = Optional.empty();
         private boolean plainListener = true;

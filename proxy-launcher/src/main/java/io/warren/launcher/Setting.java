@@ -91,8 +91,8 @@ enum Setting {
     SLOW_CLIENT_TIMEOUT("slow-client-timeout", "DURATION", "How long a client may leave its write queue full"
             + " before it is disconnected.", "slowClientTimeout", c -> Values.formatDuration(c.slowClientTimeout())),
     SLOW_CLIENT_STALL("slow-client-stall", "DURATION", "How long a client with a full write queue may stop the"
-            + " upstream connections feeding it, and so the other clients on them; then Warren buffers for it"
-            + " instead (up to --slow-client-buffer).", "slowClientStall",
+            + " upstream connections feeding it, and so the other clients on them, without reading 64 KiB of it;"
+            + " then Warren buffers for it instead (up to --slow-client-buffer).", "slowClientStall",
             c -> Values.formatDuration(c.slowClientStall())),
     SLOW_CLIENT_BUFFER("slow-client-buffer", "SIZE", "Most bytes queued for one client once its stall ran out;"
             + " beyond it the client is disconnected.", "slowClientBuffer",
