@@ -42,6 +42,8 @@ final class ChannelLink {
     State state = State.OPENING;
     /** Whether we sent channel.close upstream: then the broker's close-ok, not ours, frees the slot. */
     boolean closeSentUpstream;
+    /** Whether we answered the broker's channel.close: it must be answered exactly once. */
+    boolean closeOkSentUpstream;
     /** For each queue.declare awaiting its declare-ok, whether it declared an exclusive queue. */
     final ArrayDeque<Boolean> pendingQueueDeclares = new ArrayDeque<>(0);
     /** Consumer tags the client chose on this channel: RabbitMQ kills the connection when one is reused. */

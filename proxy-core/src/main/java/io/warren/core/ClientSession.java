@@ -698,7 +698,7 @@ final class ClientSession implements ConnectionHandler {
                         if (method instanceof ChannelMethod.Close) {
                             write(Frames.method(link.clientChannel, new ChannelMethod.CloseOk()));
                         }
-                        sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+                        closeOkUpstream(link);
                         detach(link);
                         if (link.closeSentUpstream) {
                             link.state = ChannelLink.State.RELEASING; // the broker's close-ok frees the slot
@@ -1266,7 +1266,7 @@ final class ClientSession implements ConnectionHandler {
                     // The broker closed the channel (a soft error): the client answers close-ok, we relay it.
                     if (link.state == ChannelLink.State.LOCAL_CLOSING) {
                         // The client is already told; answer the broker ourselves.
-                        sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+                        closeOkUpstream(link);
                         detach(link);
                         freeSlot(link);
                         return false;
@@ -1352,7 +1352,7 @@ final class ClientSession implements ConnectionHandler {
         int methodId = FramePeek.methodId(data, at);
         if (methodId == ChannelMethod.Close.METHOD_ID) {
             // The broker closed it first (e.g. a failed queue.delete): it still answers our close with close-ok.
-            sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+            closeOkUpstream(link);
         } else if (methodId == ChannelMethod.CloseOk.METHOD_ID) {
             freeSlot(link);
         }
@@ -1489,7 +1489,7 @@ final class ClientSession implements ConnectionHandler {
                 case OPENING, OPEN -> retire(link);
                 case LOCAL_CLOSING -> releaseUpstream(link);
                 case SERVER_CLOSING -> {
-                    sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+                    closeOkUpstream(link);
                     if (link.closeSentUpstream) {
                         link.state = ChannelLink.State.RELEASING;
                     } else {
@@ -1578,7 +1578,7 @@ final class ClientSession implements ConnectionHandler {
         int methodId = FramePeek.methodId(data, at);
         if (classId == ChannelMethod.Close.CLASS_ID && methodId == ChannelMethod.Close.METHOD_ID) {
             // A late channel error of the old client: the channel is not reused.
-            sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+            closeOkUpstream(link);
             link.scrubTimer.cancel();
             engine.pools().scrubEnded(link.upstream.keyed(), link);
             engine.stats().scrubFailed("channel_error");
@@ -1658,6 +1658,17 @@ final class ClientSession implements ConnectionHandler {
                 || (m instanceof QueueMethod.Delete d && d.queue().isEmpty())
                 || (m instanceof BasicMethod.Consume c && c.queue().isEmpty())
                 || (m instanceof BasicMethod.Get g && g.queue().isEmpty());
+    }
+
+    /**
+     * Answers the broker's channel.close, once per channel: a second close-ok reaches a channel the broker has
+     * already forgotten, and it closes the whole upstream connection for it (504 "expected 'channel.open'").
+     */
+    private void closeOkUpstream(ChannelLink link) {
+        if (!link.closeOkSentUpstream) {
+            link.closeOkSentUpstream = true;
+            sendUpstream(link, Frames.method(link.upstreamChannel, new ChannelMethod.CloseOk()));
+        }
     }
 
     private void freeSlot(ChannelLink link) {
