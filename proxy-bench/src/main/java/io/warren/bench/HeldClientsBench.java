@@ -1,5 +1,6 @@
 package io.warren.bench;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -107,8 +108,7 @@ public final class HeldClientsBench {
             long wpid = viaWarren ? warrenPid : 0;
             System.out.printf(Locale.ROOT, "%n== %s: %s ==%n", mode, target);
             if (wpid > 0) {
-                r.warrenFresh = ProcessProbe.jvmAfterGc(wpid);
-                print("Warren before any client", r.warrenFresh);
+                r.warrenFresh = sampleWarren(wpid, "Warren before any client", 0);
             }
             if (warmup > 0) {
                 try (HeldClients warm = new HeldClients(target, user, password, heartbeat, inFlight,
@@ -122,11 +122,7 @@ public final class HeldClientsBench {
                 TimeUnit.SECONDS.sleep(settleSeconds);
             }
             if (wpid > 0) {
-                r.warrenBefore = ProcessProbe.jvmAfterGc(wpid);
-                print("Warren after warm-up, no client", r.warrenBefore);
-                if (histogram > 0) {
-                    System.out.print(ProcessProbe.histogram(wpid, histogram));
-                }
+                r.warrenBefore = sampleWarren(wpid, "Warren after warm-up, no client", histogram);
             }
             r.brokerRssBefore = brokerPid > 0 ? ProcessProbe.rssKiB(brokerPid) : 0;
             r.connsBefore = node.isEmpty() ? null : ProcessProbe.brokerConnections(node);
@@ -146,8 +142,7 @@ public final class HeldClientsBench {
                                 r.handshake.p50(), r.handshake.p99(), r.handshake.max()),
                         r.opened.failures().isEmpty() ? "" : "; failures " + r.opened.failures());
                 if (wpid > 0) {
-                    r.warrenOpened = ProcessProbe.jvmAfterGc(wpid);
-                    print("Warren with the clients opened", r.warrenOpened);
+                    r.warrenOpened = sampleWarren(wpid, "Warren with the clients opened", 0);
                 }
                 r.brokerRssOpened = brokerPid > 0 ? ProcessProbe.rssKiB(brokerPid) : 0;
                 System.out.printf(Locale.ROOT, "broker with the clients opened: RSS %,d KiB%n", r.brokerRssOpened);
@@ -170,11 +165,7 @@ public final class HeldClientsBench {
                         r.held.negotiatedHeartbeatMax(),
                         r.held.failures().isEmpty() ? "" : "; failures " + r.held.failures());
                 if (wpid > 0) {
-                    r.warrenHeld = ProcessProbe.jvmAfterGc(wpid);
-                    print("Warren with the clients held", r.warrenHeld);
-                    if (histogram > 0) {
-                        System.out.print(ProcessProbe.histogram(wpid, histogram));
-                    }
+                    r.warrenHeld = sampleWarren(wpid, "Warren with the clients held", histogram);
                 }
                 r.brokerRssHeld = brokerPid > 0 ? ProcessProbe.rssKiB(brokerPid) : 0;
                 r.connsHeld = node.isEmpty() ? null : ProcessProbe.brokerConnections(node);
@@ -193,17 +184,23 @@ public final class HeldClientsBench {
             r.connsAfterClose = node.isEmpty() ? null : ProcessProbe.brokerConnections(node);
             System.out.printf(Locale.ROOT, "broker %d s after closing: %s%n", settleSeconds, r.connsAfterClose);
             if (wpid > 0) {
-                r.warrenAfterClose = ProcessProbe.jvmAfterGc(wpid);
-                print("Warren after closing", r.warrenAfterClose);
+                r.warrenAfterClose = sampleWarren(wpid, "Warren after closing", 0);
             }
             results.put(mode, r);
         }
         report(results, clients, holdSeconds, heartbeat);
     }
 
-    private static void print(String what, ProcessProbe.JvmMemory m) {
+    /** Warren's memory after a GC, printed; with {@code histogram} > 0 also its top classes by live bytes. */
+    private static ProcessProbe.JvmMemory sampleWarren(long pid, String what, int histogram)
+            throws IOException, InterruptedException {
+        ProcessProbe.JvmMemory m = ProcessProbe.jvmAfterGc(pid);
         System.out.printf(Locale.ROOT, "%s (after GC.run): RSS %,d KiB, heap used %,d KiB of %,d KiB committed%n",
                 what, m.rssKiB(), m.heap().usedKiB(), m.heap().committedKiB());
+        if (histogram > 0) {
+            System.out.print(ProcessProbe.histogram(pid, histogram));
+        }
+        return m;
     }
 
     private static void report(Map<String, ModeResult> results, int clients, int holdSeconds, int heartbeat) {
