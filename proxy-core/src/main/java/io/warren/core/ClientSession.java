@@ -1054,8 +1054,9 @@ final class ClientSession implements ConnectionHandler {
     }
 
     private void append(UpstreamConnection upstream, ByteBuffer frame) {
+        // Never inside an incomplete inline message: abandoning it truncates the output back to its start.
+        evictInlineMessage();
         if (out.target != upstream) {
-            evictInlineMessage();
             flushOut();
             out.target = upstream;
         }
@@ -1105,6 +1106,7 @@ final class ClientSession implements ConnectionHandler {
         if (inlineMessage == link) {
             inlineMessage = null;
         } else if (message.held != null) {
+            evictInlineMessage(); // another channel's incomplete message must stay last in the output
             ByteBuffer whole = message.held.take();
             if (out.target != link.upstream) {
                 flushOut();

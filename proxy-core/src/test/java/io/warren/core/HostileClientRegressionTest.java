@@ -2,6 +2,7 @@ package io.warren.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warren.codec.BasicMethod;
 import io.warren.codec.ChannelMethod;
 import io.warren.codec.ConnectionMethod;
 import io.warren.codec.FieldTable;
@@ -9,12 +10,17 @@ import io.warren.codec.FrameEncoder;
 import io.warren.codec.FrameType;
 import io.warren.codec.LongString;
 import io.warren.codec.ProtocolHeader;
+import io.warren.codec.QueueMethod;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** Counterexamples found by {@link HostileClientFuzzTest}, kept as plain tests. */
@@ -51,6 +57,130 @@ class HostileClientRegressionTest {
             assertThat(c.closedWithin(Duration.ofSeconds(3)))
                     .as("Warren read the close-ok and closed at once, not after its 5 s grace period").isTrue();
         }
+    }
+
+    /**
+     * Found by frameSequenceFuzz (seed 20261125): channel 2's channel.open, queued behind channel 1's incomplete
+     * message, was cut off with that message when the client's violation abandoned it; channel 2 was then scrubbed
+     * with basic.qos on an upstream channel the broker had never opened, and the broker closed the shared upstream
+     * connection (504 "expected 'channel.open'") under every client on it.
+     */
+    @Test
+    void channelOpenedBehindAnAbandonedMessageIsOpenedUpstreamBeforeItIsScrubbed() throws Exception {
+        try (WarrenHarness warren = WarrenHarness.start(broker);
+                com.rabbitmq.client.Connection neighbour = warren.factory().newConnection()) {
+            com.rabbitmq.client.Channel ch = neighbour.createChannel();
+            ch.confirmSelect();
+            String queue = ch.queueDeclare("regression-" + UUID.randomUUID(), false, true, true, null).getQueue();
+            Set<String> upstream = warrenConnectionPids();
+            try (RawAmqpClient c = RawAmqpClient.open("127.0.0.1", warren.port())) {
+                c.openChannel(1);
+                c.inOneWrite(() -> {
+                    c.sendMethod(1, new BasicMethod.Publish(0, "", queue, false, false));
+                    c.sendHeader(1, 100);
+                    c.sendBody(1, new byte[10]); // 90 bytes short
+                    c.sendMethod(2, new ChannelMethod.Open(""));
+                    c.sendFrame(9, 0, new byte[0], FrameType.FRAME_END); // no such frame type: 501
+                });
+                assertThat(c.awaitConnectionClose().replyCode()).isEqualTo(501);
+            }
+            // Channel 2 is retired (scrubbed) once the client is gone; the broker must have seen it opened.
+            for (int i = 0; i < 3; i++) {
+                ch.basicPublish("", queue, null, new byte[8]);
+                ch.waitForConfirmsOrDie(10_000);
+                Thread.sleep(200);
+            }
+            assertThat(warrenConnectionPids()).as("the broker kept Warren's upstream connection").isEqualTo(upstream);
+            assertThat(ch.messageCount(queue)).as("neither the neighbour's messages nor the half message").isEqualTo(3);
+        }
+    }
+
+    /**
+     * Found while fixing the above: a message held across reads on channel 1 that completes behind channel 2's
+     * incomplete inline message was queued after it, so abandoning channel 2's message also cut off channel 1's
+     * whole one (lost, and with confirms the channel's delivery tags would no longer match the broker's).
+     */
+    @Test
+    void messageCompletedBehindAnotherChannelsAbandonedMessageStillGoesUpstream() throws Exception {
+        try (WarrenHarness warren = WarrenHarness.start(broker);
+                com.rabbitmq.client.Connection reader = warren.factory().newConnection()) {
+            com.rabbitmq.client.Channel ch = reader.createChannel();
+            String queue = ch.queueDeclare("regression-" + UUID.randomUUID(), false, true, true, null).getQueue();
+            byte[] whole = new byte[20];
+            Arrays.fill(whole, (byte) 'a');
+            try (RawAmqpClient c = RawAmqpClient.open("127.0.0.1", warren.port())) {
+                c.openChannel(1);
+                c.openChannel(2);
+                c.inOneWrite(() -> {
+                    c.sendMethod(1, new BasicMethod.Publish(0, "", queue, false, false));
+                    c.sendHeader(1, whole.length);
+                    c.sendBody(1, Arrays.copyOf(whole, 10));
+                });
+                // A round trip on channel 2 ends that read: channel 1's half message is now held on its own.
+                c.sendMethod(2, new BasicMethod.Qos(0, 10, false));
+                assertThat(c.nextMethod()).isInstanceOf(BasicMethod.QosOk.class);
+                c.inOneWrite(() -> {
+                    c.sendMethod(2, new BasicMethod.Publish(0, "", queue, false, false));
+                    c.sendHeader(2, 100);
+                    c.sendBody(2, new byte[10]); // channel 2's message stays incomplete
+                    c.sendBody(1, Arrays.copyOfRange(whole, 10, 20)); // channel 1's is complete
+                    c.sendFrame(9, 0, new byte[0], FrameType.FRAME_END);
+                });
+                assertThat(c.awaitConnectionClose().replyCode()).isEqualTo(501);
+            }
+            com.rabbitmq.client.GetResponse got = null;
+            for (int i = 0; i < 50 && got == null; i++) {
+                got = ch.basicGet(queue, true);
+                Thread.sleep(got == null ? 100 : 0);
+            }
+            assertThat(got).as("channel 1's complete message reached the queue").isNotNull();
+            assertThat(got.getBody()).isEqualTo(whole);
+            assertThat(ch.messageCount(queue)).as("and channel 2's half message did not").isZero();
+        }
+    }
+
+    /**
+     * Found by frameSequenceFuzz (seed -4345909461437398598): RabbitMQ 3.10.8 sends channel.close twice for a failed
+     * passive queue.declare followed by basic.get of "the last declared queue"; the client vanishes, so Warren's
+     * own channel.close crosses them. Answering each with close-ok made the second reach a channel the broker had
+     * already forgotten (504 "expected 'channel.open'" closes the shared upstream connection).
+     */
+    @Test
+    void brokersRepeatedChannelCloseIsAnsweredOnceWhenTheClientVanishes() throws Exception {
+        try (WarrenHarness warren = WarrenHarness.start(broker);
+                com.rabbitmq.client.Connection neighbour = warren.factory().newConnection()) {
+            com.rabbitmq.client.Channel ch = neighbour.createChannel();
+            ch.confirmSelect();
+            String queue = ch.queueDeclare("regression-" + UUID.randomUUID(), false, true, true, null).getQueue();
+            Set<String> upstream = warrenConnectionPids();
+            for (int round = 0; round < 20; round++) {
+                RawAmqpClient c = RawAmqpClient.open("127.0.0.1", warren.port());
+                c.openChannel(1);
+                c.inOneWrite(() -> {
+                    c.sendMethod(1, new QueueMethod.Declare(0, "no-such-queue", true, false, false, false, false,
+                            FieldTable.EMPTY)); // the broker's 404
+                    c.sendMethod(1, new BasicMethod.Get(0, "", false)); // "the last declared queue": none
+                });
+                if (round % 2 == 0) {
+                    c.abort();
+                } else {
+                    c.vanish();
+                }
+            }
+            for (int i = 0; i < 3; i++) {
+                ch.basicPublish("", queue, null, new byte[8]);
+                ch.waitForConfirmsOrDie(10_000);
+                Thread.sleep(200);
+            }
+            assertThat(warrenConnectionPids()).as("the broker kept Warren's upstream connection").isEqualTo(upstream);
+        }
+    }
+
+    private static Set<String> warrenConnectionPids() {
+        return broker.listConnections("pid", "client_properties").stream()
+                .filter(row -> row.getOrDefault("client_properties", "").contains("Warren"))
+                .map(row -> row.get("pid"))
+                .collect(Collectors.toSet());
     }
 
     private static void write(ByteArrayOutputStream out, int channel, io.warren.codec.AmqpMethod m) {
