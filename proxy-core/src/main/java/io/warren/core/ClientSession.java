@@ -1719,6 +1719,8 @@ final class ClientSession implements ConnectionHandler {
      * only slower than the broker sends: throttling it is right). One transport read buffer.
      */
     private static final long STALL_PROGRESS = 64 * 1024;
+    /** The first stall check comes after slowClientStall divided by this. */
+    private static final int FIRST_STALL_CHECK_DIVISOR = 10;
 
     /**
      * The client's write queue is above the high-water mark: the upstream connections feeding it stop being read
@@ -1738,7 +1740,11 @@ final class ClientSession implements ConnectionHandler {
             }
         }
         queuedAtStallCheck = conn.queuedBytes();
-        stallTimer = loop.schedule(this::checkStall, engine.config().slowClientStall().toMillis(),
+        // The first check comes early and asks only that the client read something: one that does not read at
+        // all (the usual hog, which reconnects as soon as it is cut off) then costs its neighbours a tenth of the
+        // stall per round, while any reader, however slow, is kept throttled.
+        stallTimer = loop.schedule(this::checkFirstStall,
+                Math.max(1, engine.config().slowClientStall().toMillis() / FIRST_STALL_CHECK_DIVISOR),
                 TimeUnit.MILLISECONDS);
         slowClientTimer = loop.schedule(() -> {
             if (stalledUpstreams != null || overflowing) {
@@ -1747,13 +1753,21 @@ final class ClientSession implements ConnectionHandler {
         }, engine.config().slowClientTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    private void checkFirstStall() {
+        checkStall(1);
+    }
+
     private void checkStall() {
+        checkStall(STALL_PROGRESS);
+    }
+
+    private void checkStall(long progressNeeded) {
         List<UpstreamConnection> stalled = stalledUpstreams;
         if (stalled == null || state == State.CLOSED) {
             return;
         }
         long queued = conn.queuedBytes();
-        if (queuedAtStallCheck - queued >= STALL_PROGRESS) {
+        if (queuedAtStallCheck - queued >= progressNeeded) {
             queuedAtStallCheck = queued;
             stallTimer = loop.schedule(this::checkStall, engine.config().slowClientStall().toMillis(),
                     TimeUnit.MILLISECONDS);

@@ -103,6 +103,50 @@ class SlowConsumerTest {
         }
     }
 
+    /**
+     * A client that reads nothing at all is not waited for a whole slow-client-stall: the first check comes after a
+     * tenth of it and asks only for some progress. With the stall at 20 s, the client beside a consumer that never
+     * reads waits about 2 s for its confirms, not 20 s (which it does when the first check asks for 64 KiB at the
+     * end of the period, as before).
+     */
+    @Test
+    void clientThatReadsNothingIsNotWaitedForAWholeStall() throws Exception {
+        Duration stall = Duration.ofSeconds(20);
+        try (WarrenHarness warren = WarrenHarness.start(broker, c -> c.toBuilder().slowClientStall(stall)
+                .slowClientTimeout(Duration.ofMinutes(2)).slowClientBuffer(SLOW_CLIENT_BUFFER).build())) {
+            String q = "slow-" + UUID.randomUUID();
+            try (Connection direct = warren.directFactory().newConnection(); Channel ch = direct.createChannel()) {
+                ch.queueDeclare(q, false, false, false, null);
+                byte[] body = new byte[64 * 1024];
+                for (int i = 0; i < 400; i++) {
+                    ch.basicPublish("", q, null, body);
+                }
+            }
+            try (Connection canary = warren.factory().newConnection();
+                    RawAmqpClient slow = RawAmqpClient.open("127.0.0.1", warren.port())) {
+                Channel c = canary.createChannel();
+                c.confirmSelect();
+                String cq = c.queueDeclare().getQueue();
+                slow.openChannel(1);
+                slow.sendMethod(1, new BasicMethod.Consume(0, q, "", false, false, false, false, FieldTable.EMPTY));
+                // ...and never read.
+                long longestWait = 0;
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                do {
+                    long sent = System.nanoTime();
+                    for (int j = 0; j < 10; j++) {
+                        c.basicPublish("", cq, null, new byte[100]);
+                    }
+                    c.waitForConfirmsOrDie(60_000);
+                    longestWait = Math.max(longestWait, System.nanoTime() - sent);
+                } while (warren.proxy.clientCount() > 1 && System.nanoTime() < deadline);
+                assertThat(warren.proxy.clientCount()).as("the consumer was cut off").isEqualTo(1);
+                assertThat(Duration.ofNanos(longestWait)).as("the neighbour's longest wait for confirms")
+                        .isLessThan(stall.dividedBy(2));
+            }
+        }
+    }
+
     @Test
     void consumerThatNeverReadsIsCutOffAndOthersCarryOn() throws Exception {
         try (WarrenHarness warren = startWarren()) {
