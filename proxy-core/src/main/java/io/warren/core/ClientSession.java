@@ -1700,7 +1700,9 @@ final class ClientSession implements ConnectionHandler {
         if (queued > engine.config().slowClientBuffer()) {
             // Checked while stalled too: batches the upstream loop read before the pause took hold still arrive.
             cutOff(queued + " bytes queued for it (slow-client-buffer " + engine.config().slowClientBuffer() + ")");
-        } else if (!overflowing && stalledUpstreams == null) {
+        } else if (overflowing) {
+            takeBufferShare(queued);
+        } else if (stalledUpstreams == null) {
             stallUpstreams();
         }
     }
@@ -1709,6 +1711,8 @@ final class ClientSession implements ConnectionHandler {
     private List<UpstreamConnection> stalledUpstreams;
     /** The client's stall ran out with its queue still full: Warren buffers for it, up to slowClientBuffer. */
     private boolean overflowing;
+    /** While overflowing: this client's share of the engine's slow-client-buffer-total (its queue at last write). */
+    private long bufferShare;
     private EventLoop.Cancellable slowClientTimer;
     private EventLoop.Cancellable stallTimer;
     /** The client's queue at the last stall check: it must drain {@link #STALL_PROGRESS} per slowClientStall. */
@@ -1780,6 +1784,18 @@ final class ClientSession implements ConnectionHandler {
         for (UpstreamConnection upstream : stalled) {
             upstream.resumeReadsFor(this);
         }
+        takeBufferShare(queued);
+    }
+
+    /** Counts what Warren buffers for this client against the engine-wide total; beyond it, cuts the client off. */
+    private void takeBufferShare(long queued) {
+        SlowClientBudget budget = engine.slowClientBudget();
+        if (budget.move(bufferShare, queued)) {
+            bufferShare = queued;
+        } else {
+            cutOff(queued + " bytes queued for it would take what Warren buffers for slow clients beyond "
+                    + "slow-client-buffer-total (" + budget.limit() + ")");
+        }
     }
 
     private void cutOff(String why) {
@@ -1794,6 +1810,10 @@ final class ClientSession implements ConnectionHandler {
         List<UpstreamConnection> stalled = stalledUpstreams;
         stalledUpstreams = null;
         overflowing = false;
+        if (bufferShare != 0) {
+            engine.slowClientBudget().move(bufferShare, 0);
+            bufferShare = 0;
+        }
         if (slowClientTimer != null) {
             slowClientTimer.cancel();
         }

@@ -48,6 +48,9 @@ import java.util.Optional;
  * @param maxConnections most clients connected at once (0: no limit but the file-descriptor limit); a client beyond
  *     it is answered connection.close 530 NOT_ALLOWED at connection.open, as RabbitMQ answers its per-vhost and
  *     per-user connection limits
+ * @param slowClientBufferTotal most bytes queued, all clients together, for the clients Warren buffers for once
+ *     their stall ran out (0: a quarter of the JVM's maximum heap); the client whose write takes the total beyond
+ *     it is disconnected, so many clients that stop reading at once cannot exhaust the heap
  */
 public record ProxyConfig(
         InetSocketAddress listen,
@@ -73,7 +76,8 @@ public record ProxyConfig(
         boolean plainListener,
         Optional<InetSocketAddress> tlsListen,
         Optional<TlsServerSettings> tlsListenSettings,
-        int maxConnections) {
+        int maxConnections,
+        long slowClientBufferTotal) {
 
     public static final int DEFAULT_PORT = 5673;
     /** The conventional amqps port, Warren's TLS listener's default. */
@@ -105,6 +109,10 @@ public record ProxyConfig(
         requireNotNegative("slowClientStall", slowClientStall);
         if (slowClientBuffer < 1) {
             throw new IllegalArgumentException("slowClientBuffer must be positive, got " + slowClientBuffer);
+        }
+        if (slowClientBufferTotal < 0) {
+            throw new IllegalArgumentException("slowClientBufferTotal must be 0 (a quarter of the heap) or more, got "
+                    + slowClientBufferTotal);
         }
         if (maxIdleChannelsPerKey < 0) {
             throw new IllegalArgumentException("maxIdleChannelsPerKey must not be negative, got "
@@ -160,6 +168,7 @@ public record ProxyConfig(
         b.scrubWait = scrubWait;
         b.slowClientTimeout = slowClientTimeout;
         b.slowClientStall = slowClientStall;
+        b.slowClientBufferTotal = slowClientBufferTotal;
         b.slowClientBuffer = slowClientBuffer;
         b.upstreamTls = upstreamTls;
         b.plainListener = plainListener;
@@ -210,6 +219,7 @@ public record ProxyConfig(
         private Duration slowClientTimeout = Duration.ofSeconds(10);
         private Duration slowClientStall = Duration.ofMillis(100);
         private long slowClientBuffer = 4L * 1024 * 1024;
+        private long slowClientBufferTotal;
         private Optional<TlsClientSettings> upstreamTls = Optional.empty();
         private boolean plainListener = true;
         private Optional<InetSocketAddress> tlsListen = Optional.empty();
@@ -337,14 +347,25 @@ public record ProxyConfig(
             return this;
         }
 
+        /** Most bytes buffered for slow clients, all together; 0 (the default): a quarter of the maximum heap. */
+        public Builder slowClientBufferTotal(long v) {
+            slowClientBufferTotal = v;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first invalid field */
         public ProxyConfig build() {
             return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
                     clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
                     upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, scrubWait,
                     slowClientTimeout, slowClientStall, slowClientBuffer, upstreamTls, plainListener, tlsListen,
-                    tlsListenSettings, maxConnections);
+                    tlsListenSettings, maxConnections, slowClientBufferTotal);
         }
+    }
+
+    /** {@link #slowClientBufferTotal} with 0 resolved against this JVM's maximum heap. */
+    public long effectiveSlowClientBufferTotal() {
+        return slowClientBufferTotal > 0 ? slowClientBufferTotal : Runtime.getRuntime().maxMemory() / 4;
     }
 
     private static void requirePositive(String name, Duration d) {

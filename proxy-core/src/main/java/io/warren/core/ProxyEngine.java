@@ -29,6 +29,7 @@ final class ProxyEngine {
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private final ExchangeTypeProbe exchangeTypes = new ExchangeTypeProbe(this);
     private final ClientAdmission admission;
+    private final SlowClientBudget slowClientBudget;
     private volatile ConnectionMethod.Start connectionStart = start(null);
 
     ProxyEngine(ProxyConfig config, NetworkRuntime runtime, CredentialKeyer keyer, ChannelReusePolicy policy) {
@@ -37,6 +38,11 @@ final class ProxyEngine {
         this.keyer = keyer;
         this.policy = policy;
         this.admission = ClientAdmission.forThisProcess(config.maxConnections(), stats::upstreamConnections);
+        this.slowClientBudget = new SlowClientBudget(config.effectiveSlowClientBufferTotal(), stats);
+    }
+
+    SlowClientBudget slowClientBudget() {
+        return slowClientBudget;
     }
 
     ClientAdmission admission() {

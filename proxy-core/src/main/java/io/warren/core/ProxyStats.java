@@ -40,6 +40,8 @@ public final class ProxyStats {
     /** The most bytes ever queued for one connection, right after a write to it (DESIGN.md invariant 8). */
     private final LongAccumulator peakClientWriteQueue = new LongAccumulator(Math::max, 0);
     private final LongAccumulator peakUpstreamWriteQueue = new LongAccumulator(Math::max, 0);
+    private volatile long slowClientBuffered;
+    private final LongAccumulator peakSlowClientBuffered = new LongAccumulator(Math::max, 0);
 
     /**
      * Upper bounds of the handshake latency histogram buckets, in nanoseconds: 0.5 ms to 10 s. A last, implicit
@@ -378,5 +380,21 @@ public final class ProxyStats {
     /** The largest write queue any one upstream connection had since start, in bytes. */
     public long peakUpstreamWriteQueueBytes() {
         return peakUpstreamWriteQueue.get();
+    }
+
+    /** What Warren buffers for slow clients, all together, after a change of it (slow-client-buffer-total). */
+    void slowClientBuffered(long total) {
+        slowClientBuffered = total;
+        peakSlowClientBuffered.accumulate(total);
+    }
+
+    /** Bytes Warren buffers now for clients whose stall ran out, all together (bounded by slow-client-buffer-total). */
+    public long slowClientBufferedBytes() {
+        return slowClientBuffered;
+    }
+
+    /** The most bytes Warren ever buffered for slow clients at once, all together, since start. */
+    public long peakSlowClientBufferedBytes() {
+        return peakSlowClientBuffered.get();
     }
 }

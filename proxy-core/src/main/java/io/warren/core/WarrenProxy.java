@@ -85,6 +85,10 @@ public final class WarrenProxy implements AutoCloseable {
                     config.upstreamTls().isPresent() ? "amqps" : "amqp", config.upstream().getHostString(),
                     config.upstream().getPort(), transport.name(), keyer.name(), policy.name());
             log.info(engine.admission().describe());
+            log.info("Slow clients: {} bytes buffered for one at most (slow-client-buffer), {} for all together "
+                    + "(slow-client-buffer-total{}; max heap {} bytes)", config.slowClientBuffer(),
+                    config.effectiveSlowClientBufferTotal(), config.slowClientBufferTotal() == 0 ? " 0: a quarter of the heap" : "",
+                    Runtime.getRuntime().maxMemory());
             if (config.upstreamTls().isPresent()) {
                 var tls = config.upstreamTls().get();
                 log.info("Upstream TLS: server name {}, {}, protocols {}{}", tls.serverName(),

@@ -11,6 +11,8 @@ import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -99,6 +101,62 @@ class SlowConsumerTest {
                         .as("bytes Warren held for the consumer that never read")
                         .isGreaterThan(HIGH_MARK)
                         .isLessThanOrEqualTo(CLIENT_QUEUE_CEILING);
+            }
+        }
+    }
+
+    /**
+     * Many clients that stop reading at once cannot make Warren hold clients x slow-client-buffer: with the buffer
+     * at 8 MiB and slow-client-buffer-total at 3 MiB, four consumers on one upstream connection that never read are
+     * all cut off, what Warren buffered for them together never exceeded the total plus one write, and it is back
+     * to 0 once they are gone. Without the total the first of them alone reaches 8 MiB.
+     */
+    @Test
+    void clientsThatStopReadingTogetherStayWithinTheTotalBuffer() throws Exception {
+        long total = 3L * 1024 * 1024;
+        int consumers = 4;
+        try (WarrenHarness warren = WarrenHarness.start(broker, c -> c.toBuilder()
+                .slowClientTimeout(SLOW_CLIENT_TIMEOUT).slowClientBuffer(8L * 1024 * 1024)
+                .slowClientBufferTotal(total).build())) {
+            String q = "slow-" + UUID.randomUUID();
+            try (Connection direct = warren.directFactory().newConnection(); Channel ch = direct.createChannel()) {
+                ch.queueDeclare(q, false, false, false, null);
+                byte[] body = new byte[64 * 1024];
+                for (int i = 0; i < 400; i++) { // 25 MiB, shared round-robin by the consumers
+                    ch.basicPublish("", q, null, body);
+                }
+            }
+            List<RawAmqpClient> slow = new ArrayList<>();
+            try (Connection canary = warren.factory().newConnection()) {
+                Channel c = canary.createChannel();
+                c.confirmSelect();
+                String cq = c.queueDeclare().getQueue();
+                for (int i = 0; i < consumers; i++) {
+                    RawAmqpClient client = RawAmqpClient.open("127.0.0.1", warren.port());
+                    slow.add(client);
+                    client.openChannel(1);
+                }
+                for (RawAmqpClient client : slow) { // ...and never read
+                    client.sendMethod(1, new BasicMethod.Consume(0, q, "", false, false, false, false,
+                            FieldTable.EMPTY));
+                }
+                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+                while (warren.proxy.clientCount() > 1 && System.nanoTime() < deadline) {
+                    c.basicPublish("", cq, null, new byte[100]);
+                    c.waitForConfirmsOrDie(30_000);
+                }
+                assertThat(warren.proxy.clientCount()).as("every consumer that never read was cut off").isEqualTo(1);
+                assertThat(warren.proxy.stats().peakSlowClientBufferedBytes())
+                        .as("bytes buffered for the slow clients together, at their peak")
+                        .isGreaterThan(total / 2)
+                        .isLessThanOrEqualTo(total + READ + 128 * 1024);
+                assertThat(warren.proxy.stats().slowClientBufferedBytes()).as("nothing counted once they are gone")
+                        .isZero();
+                assertThat(canary.isOpen()).isTrue();
+            } finally {
+                for (RawAmqpClient client : slow) {
+                    client.close();
+                }
             }
         }
     }

@@ -78,6 +78,7 @@ record LauncherConfig(
                 .slowClientTimeout(parse(s, Setting.SLOW_CLIENT_TIMEOUT, Values::parseDuration))
                 .slowClientStall(parse(s, Setting.SLOW_CLIENT_STALL, Values::parseDuration))
                 .slowClientBuffer(parse(s, Setting.SLOW_CLIENT_BUFFER, Values::parseSize))
+                .slowClientBufferTotal(parse(s, Setting.SLOW_CLIENT_BUFFER_TOTAL, Values::parseSize))
                 .upstreamTls(upstreamTls)
                 .plainListener(!noPlain)
                 .tlsListen(tlsListen.orElse(null), listenerTls);

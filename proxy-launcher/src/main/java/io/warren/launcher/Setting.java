@@ -97,6 +97,9 @@ enum Setting {
     SLOW_CLIENT_BUFFER("slow-client-buffer", "SIZE", "Most bytes queued for one client once its stall ran out;"
             + " beyond it the client is disconnected.", "slowClientBuffer",
             c -> Values.formatSize(c.slowClientBuffer())),
+    SLOW_CLIENT_BUFFER_TOTAL("slow-client-buffer-total", "SIZE", "Most bytes queued for all such clients together"
+            + " (0: a quarter of the JVM's maximum heap); the client whose write goes beyond it is disconnected.",
+            "slowClientBufferTotal", c -> Values.formatSize(c.slowClientBufferTotal())),
     EVENT_LOOPS("event-loops", "N", "Network event-loop threads (0: one per available processor).", null,
             c -> "0"),
     ACCEPT_BACKLOG("accept-backlog", "N", "Listen backlog: connections the kernel queues before Warren accepts"

@@ -69,6 +69,10 @@ final class WarrenMetrics implements MultiCollector {
                 stats.pooledIdleChannels()));
         out.add(gauge("warren_client_write_queue_peak_bytes", "Largest write queue of any one client connection"
                 + " since start (a client that does not read)", stats.peakClientWriteQueueBytes()));
+        out.add(gauge("warren_slow_client_buffered_bytes", "Bytes buffered now for clients that stopped reading,"
+                + " all together (bounded by slow-client-buffer-total)", stats.slowClientBufferedBytes()));
+        out.add(gauge("warren_slow_client_buffered_peak_bytes", "Most bytes buffered at once for clients that"
+                + " stopped reading, all together, since start", stats.peakSlowClientBufferedBytes()));
         out.add(gauge("warren_upstream_write_queue_peak_bytes", "Largest write queue of any one upstream connection"
                 + " since start", stats.peakUpstreamWriteQueueBytes()));
         out.add(counter("warren_channels_lent", "Client channels served by lending a pooled upstream channel"
