@@ -85,6 +85,10 @@ public final class WarrenProxy implements AutoCloseable {
                     config.upstreamTls().isPresent() ? "amqps" : "amqp", config.upstream().getHostString(),
                     config.upstream().getPort(), transport.name(), keyer.name(), policy.name());
             log.info(engine.admission().describe());
+            log.info("message-buffer {} bytes for messages held until their last frame (max heap {} bytes);"
+                    + " messages up to {} bytes accepted", config.messageBuffer(), Runtime.getRuntime().maxMemory(),
+                    config.effectiveMaxMessageSize());
+            config.messageSizeWarning().ifPresent(log::warn);
             if (config.upstreamTls().isPresent()) {
                 var tls = config.upstreamTls().get();
                 log.info("Upstream TLS: server name {}, {}, protocols {}{}", tls.serverName(),
