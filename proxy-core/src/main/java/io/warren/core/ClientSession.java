@@ -99,6 +99,14 @@ final class ClientSession implements ConnectionHandler {
     /** The message being assembled inline in {@link #out}, or null. */
     private ChannelLink inlineMessage;
     private int inlineMessageStart;
+    /** The read being processed: a header frame looks ahead in it to see whether its message completes inline. */
+    private ByteBuffer reading;
+    /** Held messages of this client that reserved bytes of the message-buffer; null when none ever did. */
+    private List<HeldMessage> holding;
+    /** This client's place in the message-buffer queue while it waits for room, or null. */
+    private MessageBudget.Waiter budgetWait;
+    /** Bytes the message-buffer granted after a wait, for the header frame replayed first; 0 otherwise. */
+    private long budgetGranted;
     private EventLoop.Cancellable handshakeTimer;
     private EventLoop.Cancellable heartbeatTimer;
     private long lastReadNanos;
@@ -181,6 +189,7 @@ final class ClientSession implements ConnectionHandler {
                 engine.stats().handshakeFailed("client_gone");
             }
         } finally {
+            releaseHeldMessages();
             engine.sessions().remove(this);
             engine.stats().clientDisconnected();
             switch (admission.verdict()) {
@@ -194,6 +203,8 @@ final class ClientSession implements ConnectionHandler {
     // ---------------------------------------------------------------- reading
 
     private void process(ByteBuffer data) {
+        ByteBuffer outerRead = reading;
+        reading = data;
         try {
             if (state == State.AWAIT_HEADER && !readProtocolHeader(data)) {
                 return;
@@ -223,6 +234,7 @@ final class ClientSession implements ConnectionHandler {
             log.warn("client {}: internal error while processing its frames", conn.id(), e);
             violation(ReplyCode.INTERNAL_ERROR, "internal error in proxy", 0, 0);
         } finally {
+            reading = outerRead;
             evictInlineMessage();
             flushOut();
         }
@@ -848,13 +860,19 @@ final class ClientSession implements ConnectionHandler {
                     hardError(HardError.undecodableContentProperties());
                     return;
                 }
-                if (bodySize > engine.config().maxMessageSize()) {
+                long maxBody = maxBodySize(link, frame);
+                if (bodySize > maxBody) {
                     abandonMessage(link);
                     closeChannelLocally(link, ReplyCode.PRECONDITION_FAILED, "message size " + bodySize
-                            + " is larger than configured max size " + engine.config().maxMessageSize(), 60, 40);
+                            + " is larger than configured max size " + maxBody
+                            + (maxBody < engine.config().maxMessageSize() ? " (message-buffer)" : ""), 60, 40);
                     return;
                 }
-                appendMessageFrame(link, frame);
+                if (completesInThisRead(frame.channel(), bodySize, link.upstream.frameMax())) {
+                    appendMessageFrame(link, frame); // inline: the usual small message, no extra copy
+                } else if (!holdMessage(link, frame, bodySize)) {
+                    return; // waiting for room in the message-buffer (the header is replayed), or closed
+                }
                 message.remainingBody = bodySize;
                 message.phase = MessageAssembly.Phase.EXPECT_BODY;
                 if (bodySize == 0) {
@@ -1080,25 +1098,208 @@ final class ClientSession implements ConnectionHandler {
         engine.stats().upstreamFrameSent();
         MessageAssembly message = link.message;
         if (message.held != null) {
-            Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), message.held);
+            message.held.appendBody(frame.payload());
             return;
         }
-        if (inlineMessage == null && message.phase == MessageAssembly.Phase.EXPECT_HEADER
-                && frame.type() == FrameType.METHOD) {
+        if (frame.type() == FrameType.METHOD) {
             // Start inline: the usual small message arrives whole in one read and costs no extra copy.
-            if (out.target != link.upstream) {
-                flushOut();
-                out.target = link.upstream;
-            }
-            inlineMessage = link;
-            inlineMessageStart = out.bytes.size();
+            evictInlineMessage(); // another channel's method frame still waiting for its header
+            startInline(link);
         } else if (inlineMessage != link) {
+            // A header whose message completes in this read, after its method frame left the output: method first.
+            if (frame.type() != FrameType.HEADER || message.pendingMethod == null) {
+                throw new IllegalStateException("content frame for a message neither inline nor held");
+            }
             evictInlineMessage();
-            message.held = new GrowableBuffer(frame.size() + FrameType.OVERHEAD);
-            Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), message.held);
-            return;
+            startInline(link);
+            out.bytes.append(message.pendingMethod);
+            message.pendingMethod = null;
         }
         Frames.copyFrame(frame.type(), link.upstreamChannel, frame.payload(), out.bytes);
+    }
+
+    private void startInline(ChannelLink link) {
+        if (out.target != link.upstream) {
+            flushOut();
+            out.target = link.upstream;
+        }
+        inlineMessage = link;
+        inlineMessageStart = out.bytes.size();
+    }
+
+    /**
+     * Whether the body frames of a message whose header was just read follow it whole in this read, on its channel,
+     * each within the upstream frame_max: then the message completes inline before any other frame is handled.
+     */
+    private boolean completesInThisRead(int clientChannel, long bodySize, int upstreamFrameMax) {
+        if (bodySize == 0) {
+            return true;
+        }
+        ByteBuffer d = reading;
+        if (d == null) {
+            return false;
+        }
+        int at = d.position();
+        long left = bodySize;
+        while (left > 0) {
+            if (d.limit() - at < FrameType.HEADER_SIZE || FramePeek.type(d, at) != FrameType.BODY
+                    || FramePeek.channel(d, at) != clientChannel) {
+                return false;
+            }
+            long size = Integer.toUnsignedLong(FramePeek.payloadSize(d, at));
+            if (size > left || size > upstreamFrameMax - FrameType.OVERHEAD
+                    || d.limit() - at < size + FrameType.OVERHEAD) {
+                return false;
+            }
+            left -= size;
+            at += (int) size + FrameType.OVERHEAD;
+        }
+        return true;
+    }
+
+    /** The method frame of the message whose header is being read, as it goes upstream (a view). */
+    private ByteBuffer methodFrameOf(ChannelLink link) {
+        if (inlineMessage == link) {
+            ByteBuffer all = out.bytes.ensure(0).duplicate();
+            all.flip();
+            all.position(inlineMessageStart);
+            return all;
+        }
+        if (link.message.pendingMethod == null) {
+            throw new IllegalStateException("content header without its method frame");
+        }
+        return link.message.pendingMethod.duplicate();
+    }
+
+    /**
+     * The largest body this message may have: {@code max-message-size}, or what fits in the whole message-buffer
+     * once laid out for the upstream connection.
+     */
+    private long maxBodySize(ChannelLink link, Frame header) {
+        int methodAndHeader = methodFrameOf(link).remaining() + header.size() + FrameType.OVERHEAD;
+        long fits = HeldMessage.largestBodyWithin(engine.messageBudget().capacity(), methodAndHeader,
+                link.upstream.frameMax());
+        return Math.min(engine.config().maxMessageSize(), Math.max(0, fits));
+    }
+
+    /**
+     * Holds a message that will not complete in this read in a buffer of its exact final size, reserved from the
+     * message-buffer. If it does not fit, this client waits (unread) in the budget's FIFO queue and the header frame
+     * is replayed once room is granted; a client that already holds a message and cannot get room for another
+     * would wait on itself, so it is closed with 406 instead.
+     *
+     * @return whether the message is now held
+     */
+    private boolean holdMessage(ChannelLink link, Frame header, long bodySize) {
+        MessageBudget budget = engine.messageBudget();
+        ByteBuffer method = methodFrameOf(link);
+        int upstreamFrameMax = link.upstream.frameMax();
+        long need = HeldMessage.layoutSize(method.remaining(), header.size(), bodySize, upstreamFrameMax);
+        boolean holdsOther = holdsReservation();
+        boolean reserved;
+        if (budgetGranted == need) {
+            budgetGranted = 0;
+            reserved = true;
+        } else {
+            releaseGrant();
+            reserved = budget.tryReserve(need, holdsOther);
+        }
+        if (!reserved) {
+            if (holdsOther) {
+                engine.stats().clientViolation(ReplyCode.PRECONDITION_FAILED.code());
+                closeConnection(ReplyCode.PRECONDITION_FAILED.code(), ReplyCode.PRECONDITION_FAILED.text()
+                        + " - message-buffer (" + budget.capacity() + " bytes) is full and this connection already"
+                        + " holds an incomplete message; publish one message at a time or raise message-buffer",
+                        60, 40);
+            } else {
+                waitForBudget(link, header, need);
+            }
+            return false;
+        }
+        HeldMessage held = new HeldMessage(method, link.upstreamChannel, header.payload(), bodySize,
+                upstreamFrameMax);
+        held.reservedFrom(budget);
+        if (inlineMessage == link) {
+            out.bytes.truncate(inlineMessageStart);
+            inlineMessage = null;
+        }
+        link.message.pendingMethod = null;
+        link.message.held = held;
+        if (holding == null) {
+            holding = new ArrayList<>(2);
+        }
+        holding.add(held);
+        engine.stats().upstreamFrameSent(); // the header frame, now in the layout
+        return true;
+    }
+
+    private boolean holdsReservation() {
+        if (holding == null) {
+            return false;
+        }
+        holding.removeIf(h -> !h.holdsReservation());
+        return !holding.isEmpty();
+    }
+
+    /**
+     * Stops reading this client until the message-buffer has {@code need} bytes for it: the header frame goes back in
+     * front of the stash, to be handled again on the grant; what was read after it waits in the stash.
+     */
+    private void waitForBudget(ChannelLink link, Frame header, long need) {
+        if (inlineMessage == link) {
+            evictInlineMessage();
+        }
+        ByteBuffer replay = ByteBuffer.allocate(header.size() + FrameType.OVERHEAD
+                + (stash == null ? 0 : stash.position()));
+        replay.put((byte) FrameType.HEADER).putShort((short) header.channel()).putInt(header.size())
+                .put(header.payload().duplicate()).put((byte) FrameType.FRAME_END);
+        if (stash != null) {
+            stash.flip();
+            replay.put(stash);
+        }
+        stash = replay;
+        suspend();
+        setReadPaused(true);
+        log.debug("client {}: waiting for {} bytes of the message-buffer", conn.id(), need);
+        budgetWait = engine.messageBudget().await(need, loop, this::budgetGranted);
+    }
+
+    /** On this loop: the message-buffer reserved {@code bytes} for the message this client waits with. */
+    private void budgetGranted(long bytes) {
+        budgetWait = null;
+        if (state != State.OPEN) {
+            engine.messageBudget().release(bytes);
+            return;
+        }
+        budgetGranted = bytes;
+        try {
+            resume();
+        } finally {
+            releaseGrant(); // unused: the channel closed meanwhile, or the message went inline
+        }
+    }
+
+    private void releaseGrant() {
+        if (budgetGranted > 0) {
+            long n = budgetGranted;
+            budgetGranted = 0;
+            engine.messageBudget().release(n);
+        }
+    }
+
+    /** Every reservation of this client goes back, and its wait ends: on each way a client ends. */
+    private void releaseHeldMessages() {
+        if (budgetWait != null) {
+            engine.messageBudget().cancel(budgetWait); // if granted meanwhile, budgetGranted releases it
+            budgetWait = null;
+        }
+        releaseGrant();
+        if (holding != null) {
+            for (HeldMessage h : holding) {
+                h.release();
+            }
+            holding = null;
+        }
     }
 
     private void completeMessage(ChannelLink link) {
@@ -1106,36 +1307,56 @@ final class ClientSession implements ConnectionHandler {
         if (inlineMessage == link) {
             inlineMessage = null;
         } else if (message.held != null) {
-            evictInlineMessage(); // another channel's incomplete message must stay last in the output
-            ByteBuffer whole = message.held.take();
-            if (out.target != link.upstream) {
-                flushOut();
-                out.target = link.upstream;
-            }
-            out.bytes.append(whole);
+            HeldMessage held = message.held;
+            flushOut(); // what the client sent before it goes first
+            sendUpstream(link.upstream, held.take()); // as it is: no copy
         }
-        message.reset();
+        message.reset(); // releases the reservation, after the hand-off
         if (link.confirmMode) {
             link.recordPublish();
         }
         engine.stats().messagePublished();
     }
 
-    /** Moves an incomplete inline message out of the shared output into its channel's own buffer. */
+    /**
+     * Moves an incomplete inline message out of the shared output. Normally it is only a method frame waiting for its
+     * header (a few hundred bytes, kept as they are): a message whose header was read is inline only when it completes
+     * in the same read ({@link #completesInThisRead}). Should one still be cut short, it is converted into its held
+     * layout, its reservation taken even beyond the budget, so that nothing is lost.
+     */
     private void evictInlineMessage() {
         ChannelLink link = inlineMessage;
         if (link == null) {
             return;
         }
+        ByteBuffer region = methodFrameOf(link);
         inlineMessage = null;
-        int end = out.bytes.size();
-        GrowableBuffer held = new GrowableBuffer(end - inlineMessageStart);
-        ByteBuffer all = out.bytes.ensure(0).duplicate();
-        all.flip();
-        all.position(inlineMessageStart);
-        held.append(all);
+        ByteBuffer copy = ByteBuffer.allocate(region.remaining()).put(region).flip();
         out.bytes.truncate(inlineMessageStart);
-        link.message.held = held;
+        MessageAssembly message = link.message;
+        if (message.phase == MessageAssembly.Phase.EXPECT_HEADER) {
+            message.pendingMethod = copy;
+            return;
+        }
+        log.warn("client {}: message on channel {} cut short inline; held beyond the message-buffer", conn.id(),
+                link.clientChannel);
+        int methodEnd = FramePeek.payloadSize(copy, 0) + FrameType.OVERHEAD;
+        int headerSize = FramePeek.payloadSize(copy, methodEnd);
+        ByteBuffer headerPayload = copy.slice(methodEnd + FrameType.HEADER_SIZE, headerSize);
+        long bodySize = ContentHeader.peekBodySize(headerPayload, 0);
+        HeldMessage held = new HeldMessage(copy.slice(0, methodEnd), link.upstreamChannel, headerPayload, bodySize,
+                link.upstream.frameMax());
+        for (int at = methodEnd + headerSize + FrameType.OVERHEAD; at < copy.limit();
+                at += FramePeek.payloadSize(copy, at) + FrameType.OVERHEAD) {
+            held.appendBody(copy.slice(at + FrameType.HEADER_SIZE, FramePeek.payloadSize(copy, at)));
+        }
+        engine.messageBudget().reserveAnyway(held.size());
+        held.reservedFrom(engine.messageBudget());
+        message.held = held;
+        if (holding == null) {
+            holding = new ArrayList<>(2);
+        }
+        holding.add(held);
     }
 
     private void abandonMessage(ChannelLink link) {
@@ -1508,6 +1729,7 @@ final class ClientSession implements ConnectionHandler {
         for (KeyedCredentials former : formerKeys) {
             engine.pools().forgetMember(former, this);
         }
+        releaseHeldMessages(); // also messages of channels already gone with a dead upstream connection
         flushOut();
     }
 
@@ -1637,7 +1859,7 @@ final class ClientSession implements ConnectionHandler {
             // Nothing of the half message went upstream (messages go whole), but a client that died mid-message
             // is a client whose channel we would rather not vouch for.
             engine.stats().scrubFailed("partial_message");
-            link.message.reset();
+            abandonMessage(link);
             releaseUpstream(link);
         } else if (reused(link)) {
             scrub(link);

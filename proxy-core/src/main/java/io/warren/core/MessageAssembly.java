@@ -11,8 +11,13 @@ final class MessageAssembly {
     Phase phase = Phase.IDLE;
     int contentClass;
     long remainingBody;
-    /** Frames of the message when it could not be kept inline in the session's output; null otherwise. */
-    GrowableBuffer held;
+    /**
+     * The method frame (upstream channel number) of a message that left the session's output before its header
+     * arrived; a few hundred bytes at most. Null otherwise.
+     */
+    java.nio.ByteBuffer pendingMethod;
+    /** The message, once it is held in its exact-size layout until its last frame (with its reservation). */
+    HeldMessage held;
 
     boolean inProgress() {
         return phase != Phase.IDLE;
@@ -27,6 +32,10 @@ final class MessageAssembly {
     void reset() {
         phase = Phase.IDLE;
         remainingBody = 0;
-        held = null;
+        pendingMethod = null;
+        if (held != null) {
+            held.release(); // every path that drops or completes a held message returns its bytes
+            held = null;
+        }
     }
 }

@@ -51,6 +51,10 @@ import java.util.Optional;
  * @param slowClientBufferTotal most bytes queued, all clients together, for the clients Warren buffers for once
  *     their stall ran out (0: a quarter of the JVM's maximum heap); the client whose write takes the total beyond
  *     it is disconnected, so many clients that stop reading at once cannot exhaust the heap
+ * @param messageBuffer bytes all messages held until their last frame arrives may take together (each reserves its
+ *     exact size); a client whose message does not fit waits, unread, until one completes. The builder's default,
+ *     {@link #MESSAGE_BUFFER_AUTO}, is a quarter of the JVM's max heap. It also caps the message size: see
+ *     {@link #effectiveMaxMessageSize()}
  */
 public record ProxyConfig(
         InetSocketAddress listen,
@@ -77,11 +81,16 @@ public record ProxyConfig(
         Optional<InetSocketAddress> tlsListen,
         Optional<TlsServerSettings> tlsListenSettings,
         int maxConnections,
-        long slowClientBufferTotal) {
+        long slowClientBufferTotal,
+        long messageBuffer) {
 
     public static final int DEFAULT_PORT = 5673;
     /** The conventional amqps port, Warren's TLS listener's default. */
     public static final int DEFAULT_TLS_PORT = 5674;
+    /** {@link Builder#messageBuffer}: a quarter of the JVM's max heap, computed when the configuration is built. */
+    public static final long MESSAGE_BUFFER_AUTO = 0;
+    /** The smallest {@code messageBuffer}: a few frames. */
+    public static final long MIN_MESSAGE_BUFFER = 64 * 1024;
 
     public ProxyConfig {
         Objects.requireNonNull(listen, "listen");
@@ -124,6 +133,10 @@ public record ProxyConfig(
         if (maxMessageSize < 1) {
             throw new IllegalArgumentException("maxMessageSize must be positive, got " + maxMessageSize);
         }
+        if (messageBuffer < MIN_MESSAGE_BUFFER) {
+            throw new IllegalArgumentException("messageBuffer must be at least " + MIN_MESSAGE_BUFFER + " bytes (64k),"
+                    + " got " + messageBuffer);
+        }
         if (clientHeartbeat.toSeconds() > 65535 || upstreamHeartbeat.toSeconds() > 65535) {
             throw new IllegalArgumentException("heartbeats must be at most 65535 s");
         }
@@ -137,6 +150,30 @@ public record ProxyConfig(
         if (!plainListener && tlsListen.isEmpty()) {
             throw new IllegalArgumentException("plainListener can only be turned off when there is a TLS listener");
         }
+    }
+
+    /**
+     * The largest message body a client may publish: {@code maxMessageSize}, or less when the whole
+     * {@code messageBuffer} is smaller (a held message must fit in it; its framing takes a little more, so a body
+     * within a few frame headers of this limit may still be refused, with the exact limit in the reply text).
+     */
+    public long effectiveMaxMessageSize() {
+        return Math.min(maxMessageSize, messageBuffer);
+    }
+
+    /**
+     * A warning for the operator when {@code messageBuffer} lowers the message size limit below
+     * {@code maxMessageSize}; empty otherwise.
+     */
+    public Optional<String> messageSizeWarning() {
+        if (maxMessageSize <= messageBuffer) {
+            return Optional.empty();
+        }
+        return Optional.of("max-message-size (" + maxMessageSize + " bytes) is larger than message-buffer ("
+                + messageBuffer + " bytes), which every message held until its last frame must fit in: messages"
+                + " larger than " + messageBuffer + " bytes are refused with 406. Raise message-buffer (default: a"
+                + " quarter of the max heap, -Xmx " + Runtime.getRuntime().maxMemory() + " bytes now) or lower"
+                + " max-message-size");
     }
 
     /** Defaults an operator gets without configuration, for the given upstream. */
@@ -175,6 +212,7 @@ public record ProxyConfig(
         b.tlsListen = tlsListen;
         b.tlsListenSettings = tlsListenSettings;
         b.maxConnections = maxConnections;
+        b.messageBuffer = messageBuffer;
         return b;
     }
 
@@ -227,6 +265,7 @@ public record ProxyConfig(
         // No limit by default: the file-descriptor limit already bounds clients, and issue 8's deployments hold
         // 10,000 and more; a fixed cap would refuse them by surprise.
         private int maxConnections = 0;
+        private long messageBuffer = MESSAGE_BUFFER_AUTO;
 
         private Builder(InetSocketAddress upstream) {
             this.upstream = Objects.requireNonNull(upstream, "upstream");
@@ -353,19 +392,34 @@ public record ProxyConfig(
             return this;
         }
 
+        /**
+         * Bytes all held (incomplete) messages may take together; {@link #MESSAGE_BUFFER_AUTO} (0, the default): a
+         * quarter of the JVM's max heap.
+         */
+        public Builder messageBuffer(long v) {
+            messageBuffer = v;
+            return this;
+        }
+
         /** @throws IllegalArgumentException naming the first invalid field */
         public ProxyConfig build() {
             return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
                     clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
                     upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, scrubWait,
                     slowClientTimeout, slowClientStall, slowClientBuffer, upstreamTls, plainListener, tlsListen,
-                    tlsListenSettings, maxConnections, slowClientBufferTotal);
+                    tlsListenSettings, maxConnections, slowClientBufferTotal,
+                    messageBuffer == MESSAGE_BUFFER_AUTO ? defaultMessageBuffer() : messageBuffer);
         }
     }
 
     /** {@link #slowClientBufferTotal} with 0 resolved against this JVM's maximum heap. */
     public long effectiveSlowClientBufferTotal() {
         return slowClientBufferTotal > 0 ? slowClientBufferTotal : Runtime.getRuntime().maxMemory() / 4;
+    }
+
+    /** A quarter of the JVM's max heap: what held messages may take by default. */
+    public static long defaultMessageBuffer() {
+        return Math.max(MIN_MESSAGE_BUFFER, Runtime.getRuntime().maxMemory() / 4);
     }
 
     private static void requirePositive(String name, Duration d) {

@@ -25,6 +25,7 @@ final class ProxyEngine {
     private final CredentialKeyer keyer;
     private final ChannelReusePolicy policy;
     private final ProxyStats stats = new ProxyStats();
+    private final MessageBudget messageBudget;
     private final UpstreamPools pools = new UpstreamPools(this);
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     private final ExchangeTypeProbe exchangeTypes = new ExchangeTypeProbe(this);
@@ -37,6 +38,7 @@ final class ProxyEngine {
         this.runtime = runtime;
         this.keyer = keyer;
         this.policy = policy;
+        this.messageBudget = new MessageBudget(config.messageBuffer(), stats);
         this.admission = ClientAdmission.forThisProcess(config.maxConnections(), stats::upstreamConnections);
         this.slowClientBudget = new SlowClientBudget(config.effectiveSlowClientBufferTotal(), stats);
     }
@@ -63,6 +65,11 @@ final class ProxyEngine {
 
     ChannelReusePolicy policy() {
         return policy;
+    }
+
+    /** The engine-wide budget of held (incomplete) messages: {@code message-buffer}. */
+    MessageBudget messageBudget() {
+        return messageBudget;
     }
 
     ProxyStats stats() {

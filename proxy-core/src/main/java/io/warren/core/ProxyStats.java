@@ -42,6 +42,10 @@ public final class ProxyStats {
     private final LongAccumulator peakUpstreamWriteQueue = new LongAccumulator(Math::max, 0);
     private volatile long slowClientBuffered;
     private final LongAccumulator peakSlowClientBuffered = new LongAccumulator(Math::max, 0);
+    /** Written under {@link MessageBudget}'s lock, read by the metrics endpoint. */
+    private volatile long messageBufferBytes;
+    private volatile int messageBufferWaitingClients;
+    private final LongAccumulator peakMessageBuffer = new LongAccumulator(Math::max, 0);
 
     /**
      * Upper bounds of the handshake latency histogram buckets, in nanoseconds: 0.5 ms to 10 s. A last, implicit
@@ -396,5 +400,30 @@ public final class ProxyStats {
     /** The most bytes Warren ever buffered for slow clients at once, all together, since start. */
     public long peakSlowClientBufferedBytes() {
         return peakSlowClientBuffered.get();
+    }
+
+    /** The held-message budget's state after a change (called under its lock). */
+    void messageBuffer(long reservedBytes, int waitingClients) {
+        messageBufferBytes = reservedBytes;
+        messageBufferWaitingClients = waitingClients;
+        peakMessageBuffer.accumulate(reservedBytes);
+    }
+
+    /**
+     * Bytes reserved now by messages held until their last frame arrives ({@code message-buffer}): the exact size
+     * of each held message's buffer.
+     */
+    public long messageBufferBytes() {
+        return messageBufferBytes;
+    }
+
+    /** Clients whose reading is paused until the {@code message-buffer} has room for their message. */
+    public int messageBufferWaitingClients() {
+        return messageBufferWaitingClients;
+    }
+
+    /** The most bytes ever reserved by held messages at once, since start. */
+    public long peakMessageBufferBytes() {
+        return peakMessageBuffer.get();
     }
 }

@@ -84,7 +84,8 @@ final class UpstreamConnection implements ConnectionHandler {
     private volatile long lastWriteNanos = System.nanoTime();
     private long lastReadNanos = System.nanoTime();
     private int heartbeatSeconds;
-    private int frameMax;
+    /** Negotiated at tune, before any channel is lent; read by client sessions laying out held messages. */
+    private volatile int frameMax;
     private EventLoop.Cancellable timer;
     /** When this connection's login succeeded; a later client with the same key may rely on it for a while. */
     private volatile long authenticatedNanos;
@@ -132,6 +133,11 @@ final class UpstreamConnection implements ConnectionHandler {
     }
 
     /** The pool key and credentials of the pool this connection belongs to; null before it joins one. */
+    /** The frame_max negotiated with the broker (Warren's {@code frame-max} or the broker's, the lower). */
+    int frameMax() {
+        return frameMax;
+    }
+
     KeyedCredentials keyed() {
         return keyed;
     }

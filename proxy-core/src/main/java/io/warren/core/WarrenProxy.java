@@ -89,6 +89,10 @@ public final class WarrenProxy implements AutoCloseable {
                     + "(slow-client-buffer-total{}; max heap {} bytes)", config.slowClientBuffer(),
                     config.effectiveSlowClientBufferTotal(), config.slowClientBufferTotal() == 0 ? " 0: a quarter of the heap" : "",
                     Runtime.getRuntime().maxMemory());
+            log.info("message-buffer {} bytes for messages held until their last frame (max heap {} bytes);"
+                    + " messages up to {} bytes accepted", config.messageBuffer(), Runtime.getRuntime().maxMemory(),
+                    config.effectiveMaxMessageSize());
+            config.messageSizeWarning().ifPresent(log::warn);
             if (config.upstreamTls().isPresent()) {
                 var tls = config.upstreamTls().get();
                 log.info("Upstream TLS: server name {}, {}, protocols {}{}", tls.serverName(),

@@ -68,6 +68,7 @@ record LauncherConfig(
                 .clientChannelMax(parse(s, Setting.CHANNEL_MAX, Values::parseInt))
                 .maxUpstreamChannels(parse(s, Setting.MAX_UPSTREAM_CHANNELS, Values::parseInt))
                 .maxMessageSize(parse(s, Setting.MAX_MESSAGE_SIZE, Values::parseSize))
+                .messageBuffer(parse(s, Setting.MESSAGE_BUFFER, Values::parseSizeOrAuto))
                 .maxConnections(parse(s, Setting.MAX_CONNECTIONS, Values::parseInt))
                 .idleConnectionTimeout(parse(s, Setting.IDLE_CONNECTION_TIMEOUT, Values::parseDuration))
                 .reauthInterval(parse(s, Setting.REAUTH_INTERVAL, Values::parseDuration))
@@ -78,7 +79,7 @@ record LauncherConfig(
                 .slowClientTimeout(parse(s, Setting.SLOW_CLIENT_TIMEOUT, Values::parseDuration))
                 .slowClientStall(parse(s, Setting.SLOW_CLIENT_STALL, Values::parseDuration))
                 .slowClientBuffer(parse(s, Setting.SLOW_CLIENT_BUFFER, Values::parseSize))
-                .slowClientBufferTotal(parse(s, Setting.SLOW_CLIENT_BUFFER_TOTAL, Values::parseSize))
+                .slowClientBufferTotal(parse(s, Setting.SLOW_CLIENT_BUFFER_TOTAL, Values::parseSizeOrAuto))
                 .upstreamTls(upstreamTls)
                 .plainListener(!noPlain)
                 .tlsListen(tlsListen.orElse(null), listenerTls);

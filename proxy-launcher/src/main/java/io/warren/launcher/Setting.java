@@ -71,6 +71,10 @@ enum Setting {
             + " channel_max applies too.", "maxUpstreamChannels", c -> Integer.toString(c.maxUpstreamChannels())),
     MAX_MESSAGE_SIZE("max-message-size", "SIZE", "Largest message body a client may publish (suffix k, m or g for"
             + " KiB, MiB, GiB); a larger one closes its channel with 406, as the broker does.", "maxMessageSize", c -> Values.formatSize(c.maxMessageSize())),
+    MESSAGE_BUFFER("message-buffer", "SIZE", "Bytes all messages held until their last frame may take together"
+            + " (each reserves its exact size); a client whose message does not fit stops being read until there is"
+            + " room. auto: a quarter of the max heap (-Xmx), logged at start. Also caps the message size.",
+            "messageBuffer", c -> "auto"),
     IDLE_CONNECTION_TIMEOUT("idle-connection-timeout", "DURATION", "How long an upstream connection without"
             + " channels stays open (the last one of a pool stays while it has clients).", "idleConnectionTimeout",
             c -> Values.formatDuration(c.idleConnectionTimeout())),
@@ -98,8 +102,8 @@ enum Setting {
             + " beyond it the client is disconnected.", "slowClientBuffer",
             c -> Values.formatSize(c.slowClientBuffer())),
     SLOW_CLIENT_BUFFER_TOTAL("slow-client-buffer-total", "SIZE", "Most bytes queued for all such clients together"
-            + " (0: a quarter of the JVM's maximum heap); the client whose write goes beyond it is disconnected.",
-            "slowClientBufferTotal", c -> Values.formatSize(c.slowClientBufferTotal())),
+            + " (auto: a quarter of the JVM's maximum heap); the client whose write goes beyond it is disconnected.",
+            "slowClientBufferTotal", c -> "auto"),
     EVENT_LOOPS("event-loops", "N", "Network event-loop threads (0: one per available processor).", null,
             c -> "0"),
     ACCEPT_BACKLOG("accept-backlog", "N", "Listen backlog: connections the kernel queues before Warren accepts"

@@ -80,6 +80,18 @@ final class Values {
         return n * factor;
     }
 
+    /** {@code auto} ({@link io.warren.core.ProxyConfig#MESSAGE_BUFFER_AUTO}: the engine computes it) or a size. */
+    static long parseSizeOrAuto(String text) {
+        if (text.trim().equalsIgnoreCase("auto")) {
+            return io.warren.core.ProxyConfig.MESSAGE_BUFFER_AUTO;
+        }
+        long n = parseSize(text);
+        if (n == 0) {
+            throw new IllegalArgumentException("'" + text + "' is not a usable size; give a size such as 64m, or auto");
+        }
+        return n;
+    }
+
     static String formatSize(long bytes) {
         String[] names = {"g", "m", "k"};
         long[] units = {KIB * KIB * KIB, KIB * KIB, KIB};

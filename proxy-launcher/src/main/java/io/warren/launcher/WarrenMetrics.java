@@ -75,6 +75,10 @@ final class WarrenMetrics implements MultiCollector {
                 + " stopped reading, all together, since start", stats.peakSlowClientBufferedBytes()));
         out.add(gauge("warren_upstream_write_queue_peak_bytes", "Largest write queue of any one upstream connection"
                 + " since start", stats.peakUpstreamWriteQueueBytes()));
+        out.add(gauge("warren_message_buffer_bytes", "Bytes reserved now by messages held until their last frame"
+                + " (message-buffer), each its exact size", stats.messageBufferBytes()));
+        out.add(gauge("warren_message_buffer_waiting_clients", "Clients not read until the message-buffer has room"
+                + " for their message", stats.messageBufferWaitingClients()));
         out.add(counter("warren_channels_lent", "Client channels served by lending a pooled upstream channel"
                 + " instead of opening one", stats.channelsLent()));
         out.add(labelled(counterBuilder("warren_reuse_decisions", "Verdicts of the reuse policy on channels their"

@@ -45,6 +45,10 @@ class CommandLineIT {
                 "heartbeat (--heartbeat)", "not a duration");
         assertOneLineError(WarrenProcess.run(Map.of(), "--frame-max", "100", "amqp://127.0.0.1:5672"),
                 "frame-max (--frame-max)", "4096");
+        assertOneLineError(WarrenProcess.run(Map.of(), "--message-buffer", "1k", "amqp://127.0.0.1:5672"),
+                "message-buffer (--message-buffer)", "at least 65536");
+        assertOneLineError(WarrenProcess.run(Map.of("WARREN_MESSAGE_BUFFER", "lots"), "amqp://127.0.0.1:5672"),
+                "message-buffer (WARREN_MESSAGE_BUFFER)", "not a size");
         assertOneLineError(WarrenProcess.run(Map.of(), "--log-format", "xml", "amqp://127.0.0.1:5672"),
                 "log-format (--log-format)");
         assertOneLineError(WarrenProcess.run(Map.of(), "--no-such-option", "amqp://127.0.0.1:5672"),

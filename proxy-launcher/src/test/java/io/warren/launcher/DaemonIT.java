@@ -75,6 +75,8 @@ class DaemonIT {
             assertThat(WarrenProcess.sample(metrics, "warren_handshake_duration_seconds_bucket{le=\"+Inf\"}"))
                     .isEqualTo(1);
             assertThat(WarrenProcess.sample(metrics, "warren_messages_published_total")).isEqualTo(1);
+            assertThat(WarrenProcess.sample(metrics, "warren_message_buffer_bytes")).isZero();
+            assertThat(WarrenProcess.sample(metrics, "warren_message_buffer_waiting_clients")).isZero();
             assertThat(metrics).contains("warren_info{credential_keyer=\"credentials\",reuse_policy=\"publish-safe\","
                     + "transport=\"nio\"", "warren_bytes_total{direction=\"received\",peer=\"client\"}",
                     "warren_frames_total{", "warren_upstream_connect_failures_total", "warren_pooled_idle_channels",
