@@ -69,6 +69,11 @@ public final class FrameDecoder {
         return assembly != null;
     }
 
+    /** Whether a frame error ended this decoder: the stream's framing is lost, nothing after it can be read. */
+    public boolean failed() {
+        return failed;
+    }
+
     /**
      * Returns the next complete frame, or null when {@code in} holds no more complete frame; consumed bytes are
      * skipped by advancing {@code in}'s position (all of {@code in} is consumed when null is returned).

@@ -210,6 +210,13 @@ final class ClientSession implements ConnectionHandler {
                 return;
             }
             while (state != State.CLOSED && !suspended) {
+                if (decoder.failed()) {
+                    // After a frame error nothing can be read, not even the close-ok Warren asked for: what still
+                    // comes is dropped, and the grace period ends the connection (closing now, with unread bytes,
+                    // would reset it and could cost the client Warren's connection.close).
+                    data.position(data.limit());
+                    break;
+                }
                 Frame frame = decoder.next(data);
                 if (frame == null) {
                     break;
