@@ -85,11 +85,7 @@ class HostileClientRegressionTest {
                 assertThat(c.awaitConnectionClose().replyCode()).isEqualTo(501);
             }
             // Channel 2 is retired (scrubbed) once the client is gone; the broker must have seen it opened.
-            for (int i = 0; i < 3; i++) {
-                ch.basicPublish("", queue, null, new byte[8]);
-                ch.waitForConfirmsOrDie(10_000);
-                Thread.sleep(200);
-            }
+            publishThreeWithConfirms(ch, queue); // the released channel's frames reach the broker meanwhile
             assertThat(warrenConnectionPids()).as("the broker kept Warren's upstream connection").isEqualTo(upstream);
             assertThat(ch.messageCount(queue)).as("neither the neighbour's messages nor the half message").isEqualTo(3);
         }
@@ -167,12 +163,16 @@ class HostileClientRegressionTest {
                     c.vanish();
                 }
             }
-            for (int i = 0; i < 3; i++) {
-                ch.basicPublish("", queue, null, new byte[8]);
-                ch.waitForConfirmsOrDie(10_000);
-                Thread.sleep(200);
-            }
+            publishThreeWithConfirms(ch, queue); // the released channel's frames reach the broker meanwhile
             assertThat(warrenConnectionPids()).as("the broker kept Warren's upstream connection").isEqualTo(upstream);
+        }
+    }
+
+    private static void publishThreeWithConfirms(com.rabbitmq.client.Channel ch, String queue) throws Exception {
+        for (int i = 0; i < 3; i++) {
+            ch.basicPublish("", queue, null, new byte[8]);
+            ch.waitForConfirmsOrDie(10_000);
+            Thread.sleep(200);
         }
     }
 
