@@ -28,6 +28,7 @@ import io.warren.codec.QueueMethod;
 import io.warren.codec.ReplyCode;
 import io.warren.codec.TxMethod;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -105,6 +106,8 @@ final class ClientSession implements ConnectionHandler {
     private List<HeldMessage> holding;
     /** This client's place in the message-buffer queue while it waits for room, or null. */
     private MessageBudget.Waiter budgetWait;
+    /** Runs every slow-client-timeout while this client holds part of the message-buffer; null otherwise. */
+    private EventLoop.Cancellable heldStallCheck;
     /** Bytes the message-buffer granted after a wait, for the header frame replayed first; 0 otherwise. */
     private long budgetGranted;
     private EventLoop.Cancellable handshakeTimer;
@@ -1106,6 +1109,7 @@ final class ClientSession implements ConnectionHandler {
         MessageAssembly message = link.message;
         if (message.held != null) {
             message.held.appendBody(frame.payload());
+            message.heldProgressNanos = System.nanoTime();
             return;
         }
         if (frame.type() == FrameType.METHOD) {
@@ -1232,12 +1236,48 @@ final class ClientSession implements ConnectionHandler {
         }
         link.message.pendingMethod = null;
         link.message.held = held;
+        link.message.heldProgressNanos = System.nanoTime();
         if (holding == null) {
             holding = new ArrayList<>(2);
         }
         holding.add(held);
+        if (heldStallCheck == null) {
+            heldStallCheck = loop.schedule(this::checkHeldStalls, engine.config().slowClientTimeout().toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
         engine.stats().upstreamFrameSent(); // the header frame, now in the layout
         return true;
+    }
+
+    /**
+     * A held message that gets no body bytes for slow-client-timeout while other clients wait for room in the
+     * message-buffer holds them all up (a header alone reserves the whole message): its channel is closed with 406
+     * and the message dropped, as the broker drops a message whose channel closes. Without waiters it may wait.
+     */
+    private void checkHeldStalls() {
+        heldStallCheck = null;
+        if (state != State.OPEN || !holdsReservation()) {
+            return;
+        }
+        Duration timeout = engine.config().slowClientTimeout();
+        if (engine.messageBudget().waiting() > 0) {
+            long now = System.nanoTime();
+            for (ChannelLink link : new ArrayList<>(links.values())) {
+                MessageAssembly message = link.message;
+                if (message.held != null && link.isUsable()
+                        && now - message.heldProgressNanos >= timeout.toNanos()) {
+                    log.info("client {}: message on channel {} got no body frame for {} while others wait for the"
+                            + " message-buffer; closing the channel", conn.id(), link.clientChannel, timeout);
+                    abandonMessage(link);
+                    closeChannelLocally(link, ReplyCode.PRECONDITION_FAILED, "no part of this message arrived for "
+                            + timeout.toSeconds() + " s while other clients wait for room in the message-buffer",
+                            60, 40);
+                }
+            }
+        }
+        if (holdsReservation()) {
+            heldStallCheck = loop.schedule(this::checkHeldStalls, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        }
     }
 
     private boolean holdsReservation() {
@@ -2087,6 +2127,10 @@ final class ClientSession implements ConnectionHandler {
     private void cancelTimers() {
         if (handshakeTimer != null) {
             handshakeTimer.cancel();
+        }
+        if (heldStallCheck != null) {
+            heldStallCheck.cancel();
+            heldStallCheck = null;
         }
         if (heartbeatTimer != null) {
             heartbeatTimer.cancel();

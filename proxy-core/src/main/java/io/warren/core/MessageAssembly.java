@@ -18,6 +18,8 @@ final class MessageAssembly {
     java.nio.ByteBuffer pendingMethod;
     /** The message, once it is held in its exact-size layout until its last frame (with its reservation). */
     HeldMessage held;
+    /** When the held message began or last got body bytes (System.nanoTime). */
+    long heldProgressNanos;
 
     boolean inProgress() {
         return phase != Phase.IDLE;

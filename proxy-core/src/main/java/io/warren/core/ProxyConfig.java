@@ -30,7 +30,9 @@ import java.util.Optional;
  * @param idleChannelTimeout how long a scrubbed channel waits in the pool before it is closed upstream
  * @param scrubWait how long a client that needs a channel waits for one whose scrub is under way before a new
  *     one is opened upstream (zero: never wait)
- * @param slowClientTimeout how long a client may leave its write queue full before it is disconnected
+ * @param slowClientTimeout how long a client may leave its write queue full before it is disconnected; also how
+ *     long a held message may get no body frame while other clients wait for room in {@code messageBuffer} before
+ *     its channel is closed (406)
  * @param slowClientStall how long a client whose write queue is full may stop the upstream connections feeding it
  *     (and so every other client on them) from being read without draining 64 KiB of its queue; then Warren
  *     buffers for it instead, up to {@code slowClientBuffer}. A client that keeps draining is simply throttled.

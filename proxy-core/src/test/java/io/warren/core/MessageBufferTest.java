@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
+import io.warren.codec.AmqpMethod;
 import io.warren.codec.BasicMethod;
 import io.warren.codec.BasicProperties;
 import io.warren.codec.ChannelMethod;
@@ -249,6 +250,50 @@ class MessageBufferTest {
                 }
             }
             assertThat(canary.isOpen()).isTrue();
+        }
+    }
+
+    /**
+     * A header alone reserves its whole message, so a client that sends one and then nothing would hold every other
+     * publisher of a large message up for as long as it stays connected. With waiters, a held message that gets no
+     * body frame for slow-client-timeout has its channel closed (406) and its bytes freed; without waiters it may
+     * wait. Here slow-client-timeout is 1 s.
+     */
+    @Test
+    void aHeldMessageThatStallsWhileOthersWaitHasItsChannelClosed() throws Exception {
+        byte[] bodyA = randomBody(700 * 1024, 7);
+        byte[] bodyB = randomBody(700 * 1024, 8);
+        try (WarrenHarness warren = WarrenHarness.start(broker, c -> c.toBuilder().messageBuffer(ONE_MIB)
+                .slowClientTimeout(Duration.ofSeconds(1)).build());
+                RawAmqpClient a = client(warren, 1);
+                RawAmqpClient b = client(warren, 1)) {
+            startPublish(a, 1, bodyA, 100 * 1024);
+            awaitReserved(warren, layout(queue, bodyA.length));
+            Thread.sleep(2_500); // more than twice the timeout with nobody waiting: A keeps its message
+            sendBody(a, 1, bodyA, 100 * 1024, 200 * 1024, 65536);
+            assertThat(warren.proxy.stats().messageBufferBytes()).isEqualTo(layout(queue, bodyA.length));
+
+            long bWaitsFrom = System.nanoTime();
+            CompletableFuture<Void> bSends = CompletableFuture.runAsync(() -> {
+                try {
+                    startPublish(b, 1, bodyB, bodyB.length);
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertThat(nextMessage()).as("B's message went upstream once A's stalled one was dropped")
+                    .isEqualTo(bodyB);
+            Duration waited = Duration.ofNanos(System.nanoTime() - bWaitsFrom);
+            bSends.get(20, TimeUnit.SECONDS);
+            AmqpMethod closeA = a.nextMethod();
+            assertThat(closeA).isInstanceOf(ChannelMethod.Close.class);
+            assertThat(((ChannelMethod.Close) closeA).replyCode()).isEqualTo(406);
+            assertThat(((ChannelMethod.Close) closeA).replyText()).contains("no part of this message arrived for 1 s");
+            assertThat(waited).as("B waited about the timeout, not for A to go").isLessThan(Duration.ofSeconds(10));
+            a.sendMethod(1, new ChannelMethod.CloseOk());
+            a.openChannel(2); // A's connection carries on
+            awaitReserved(warren, 0);
+            assertThat(queued()).as("A's message never reached the broker").isZero();
         }
     }
 

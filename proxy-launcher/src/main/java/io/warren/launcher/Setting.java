@@ -93,7 +93,8 @@ enum Setting {
             + " before a new one is opened upstream (0: never wait).", "scrubWait",
             c -> Values.formatDuration(c.scrubWait())),
     SLOW_CLIENT_TIMEOUT("slow-client-timeout", "DURATION", "How long a client may leave its write queue full"
-            + " before it is disconnected.", "slowClientTimeout", c -> Values.formatDuration(c.slowClientTimeout())),
+            + " before it is disconnected; also how long a message held in the message-buffer may get no body frame"
+            + " while other clients wait for room (then its channel is closed, 406).", "slowClientTimeout", c -> Values.formatDuration(c.slowClientTimeout())),
     SLOW_CLIENT_STALL("slow-client-stall", "DURATION", "How long a client with a full write queue may stop the"
             + " upstream connections feeding it, and so the other clients on them, without reading 64 KiB of it;"
             + " then Warren buffers for it instead (up to --slow-client-buffer).", "slowClientStall",
