@@ -51,8 +51,9 @@ import java.util.Optional;
  *     it is answered connection.close 530 NOT_ALLOWED at connection.open, as RabbitMQ answers its per-vhost and
  *     per-user connection limits
  * @param slowClientBufferTotal most bytes queued, all clients together, for the clients Warren buffers for once
- *     their stall ran out (0: a quarter of the JVM's maximum heap); the client whose write takes the total beyond
- *     it is disconnected, so many clients that stop reading at once cannot exhaust the heap
+ *     their stall ran out; the client whose write takes the total beyond it is disconnected, so many clients that
+ *     stop reading at once cannot exhaust the heap. The builder's default (0, auto) is a quarter of the JVM's max
+ *     heap
  * @param messageBuffer bytes all messages held until their last frame arrives may take together (each reserves its
  *     exact size); a client whose message does not fit waits, unread, until one completes. The builder's default,
  *     {@link #MESSAGE_BUFFER_AUTO}, is a quarter of the JVM's max heap. It also caps the message size: see
@@ -121,9 +122,8 @@ public record ProxyConfig(
         if (slowClientBuffer < 1) {
             throw new IllegalArgumentException("slowClientBuffer must be positive, got " + slowClientBuffer);
         }
-        if (slowClientBufferTotal < 0) {
-            throw new IllegalArgumentException("slowClientBufferTotal must be 0 (a quarter of the heap) or more, got "
-                    + slowClientBufferTotal);
+        if (slowClientBufferTotal < 1) {
+            throw new IllegalArgumentException("slowClientBufferTotal must be positive, got " + slowClientBufferTotal);
         }
         if (maxIdleChannelsPerKey < 0) {
             throw new IllegalArgumentException("maxIdleChannelsPerKey must not be negative, got "
@@ -409,14 +409,10 @@ public record ProxyConfig(
                     clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
                     upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, scrubWait,
                     slowClientTimeout, slowClientStall, slowClientBuffer, upstreamTls, plainListener, tlsListen,
-                    tlsListenSettings, maxConnections, slowClientBufferTotal,
+                    tlsListenSettings, maxConnections,
+                    slowClientBufferTotal == 0 ? Runtime.getRuntime().maxMemory() / 4 : slowClientBufferTotal,
                     messageBuffer == MESSAGE_BUFFER_AUTO ? defaultMessageBuffer() : messageBuffer);
         }
-    }
-
-    /** {@link #slowClientBufferTotal} with 0 resolved against this JVM's maximum heap. */
-    public long effectiveSlowClientBufferTotal() {
-        return slowClientBufferTotal > 0 ? slowClientBufferTotal : Runtime.getRuntime().maxMemory() / 4;
     }
 
     /** A quarter of the JVM's max heap: what held messages may take by default. */

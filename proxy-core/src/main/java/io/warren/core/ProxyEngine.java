@@ -40,7 +40,7 @@ final class ProxyEngine {
         this.policy = policy;
         this.messageBudget = new MessageBudget(config.messageBuffer(), stats);
         this.admission = ClientAdmission.forThisProcess(config.maxConnections(), stats::upstreamConnections);
-        this.slowClientBudget = new SlowClientBudget(config.effectiveSlowClientBufferTotal(), stats);
+        this.slowClientBudget = new SlowClientBudget(config.slowClientBufferTotal(), stats);
     }
 
     SlowClientBudget slowClientBudget() {

@@ -86,9 +86,8 @@ public final class WarrenProxy implements AutoCloseable {
                     config.upstream().getPort(), transport.name(), keyer.name(), policy.name());
             log.info(engine.admission().describe());
             log.info("Slow clients: up to {} bytes buffered for one (slow-client-buffer), {} for all together"
-                    + " (slow-client-buffer-total{})", config.slowClientBuffer(),
-                    config.effectiveSlowClientBufferTotal(),
-                    config.slowClientBufferTotal() == 0 ? " auto: a quarter of the max heap" : "");
+                    + " (slow-client-buffer-total; max heap {} bytes)", config.slowClientBuffer(),
+                    config.slowClientBufferTotal(), Runtime.getRuntime().maxMemory());
             log.info("message-buffer {} bytes for messages held until their last frame (max heap {} bytes);"
                     + " messages up to {} bytes accepted", config.messageBuffer(), Runtime.getRuntime().maxMemory(),
                     config.effectiveMaxMessageSize());
