@@ -73,6 +73,11 @@ record HardError(ReplyCode code, String text, int classId, int methodId) {
      * reader closes the connection with a bare {@code INTERNAL_ERROR} (no explanation, no method).
      */
     static HardError undecodableContentProperties() {
+        return bareInternalError();
+    }
+
+    /** What the reader sends when a channel process crashes: {@code INTERNAL_ERROR}, no explanation, no method. */
+    static HardError bareInternalError() {
         return new HardError(ReplyCode.INTERNAL_ERROR, ReplyCode.INTERNAL_ERROR.name(), 0, 0);
     }
 

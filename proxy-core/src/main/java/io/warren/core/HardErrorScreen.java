@@ -35,6 +35,8 @@ final class HardErrorScreen {
 
     /** Exchange types registered by the rabbit application itself, present on every 3.x broker. */
     static final Set<String> BUILT_IN_EXCHANGE_TYPES = Set.of("direct", "fanout", "topic", "headers");
+    /** The queue types of RabbitMQ 3.10 (x-queue-type values it knows; case matters). */
+    static final Set<String> QUEUE_TYPES = Set.of("classic", "quorum", "stream");
 
     private HardErrorScreen() {
     }
@@ -57,6 +59,14 @@ final class HardErrorScreen {
         }
         if (method instanceof ChannelMethod.Flow f && !f.active()) {
             return notImplemented("active=false", method);
+        }
+        // rabbit_channel names a server-named queue by its type's module before the arguments are validated: an
+        // x-queue-type that is not a known type name (or not a string) crashes the channel, and the reader closes
+        // the connection with a bare INTERNAL_ERROR (a named queue gets a 406 for the same argument)
+        if (method instanceof QueueMethod.Declare d && !d.passive() && d.queue().isEmpty()
+                && d.arguments().get("x-queue-type").isPresent()
+                && d.arguments().getString("x-queue-type").filter(QUEUE_TYPES::contains).isEmpty()) {
+            return Optional.of(HardError.bareInternalError());
         }
         // methods only a server sends fall to rabbit_channel's catch-all clause: command_invalid (503);
         // a connection-class method on a non-zero channel reaches the channel process the same way

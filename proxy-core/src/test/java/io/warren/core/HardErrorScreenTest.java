@@ -11,6 +11,7 @@ import io.warren.codec.ConfirmMethod;
 import io.warren.codec.ConnectionMethod;
 import io.warren.codec.ExchangeMethod;
 import io.warren.codec.FieldTable;
+import io.warren.codec.FieldValue;
 import io.warren.codec.LongString;
 import io.warren.codec.QueueMethod;
 import io.warren.codec.ReplyCode;
@@ -178,6 +179,33 @@ class HardErrorScreenTest {
                     new ExchangeMethod.Declare(0, "x", other, true, false, false, false, false, none))).isFalse();
         }
         assertThat(HardErrorScreen.needsIsolation(new BasicMethod.Qos(1, 0, false))).isFalse();
+    }
+
+    /** Observed on RabbitMQ 3.10.8 (IsolationTest compares Warren with the broker for two of these). */
+    @Test
+    void serverNamedQueueOfAnUnknownTypeIsABareInternalError() {
+        HardError internal = new HardError(ReplyCode.INTERNAL_ERROR, "INTERNAL_ERROR", 0, 0);
+        for (FieldValue type : List.<FieldValue>of(LongString.of("bogus"), LongString.of("Classic"), LongString.of(""),
+                new FieldValue.SignedLong(1), new FieldValue.UnsignedByte(185), new FieldValue.Bool(true),
+                new FieldValue.Table(FieldTable.EMPTY), new FieldValue.Void())) {
+            FieldTable args = FieldTable.builder().put("x-queue-type", type).build();
+            assertThat(HardErrorScreen.check(new QueueMethod.Declare(0, "", false, false, false, true, false, args)))
+                    .as("server-named, x-queue-type %s", type).contains(internal);
+            assertThat(HardErrorScreen.check(new QueueMethod.Declare(0, "", false, true, true, false, true, args)))
+                    .as("nowait too").contains(internal);
+            // a named queue gets a 406 channel error for it, and a passive declare never looks at it
+            assertThat(HardErrorScreen.check(new QueueMethod.Declare(0, "q", false, false, false, true, false, args)))
+                    .isEmpty();
+            assertThat(HardErrorScreen.check(new QueueMethod.Declare(0, "", true, false, false, true, false, args)))
+                    .isEmpty();
+        }
+        for (String known : List.of("classic", "quorum", "stream")) { // quorum and stream: a 406, not a crash
+            FieldTable args = FieldTable.builder().put("x-queue-type", LongString.of(known)).build();
+            assertThat(HardErrorScreen.check(new QueueMethod.Declare(0, "", false, false, false, true, false, args)))
+                    .isEmpty();
+        }
+        assertThat(HardErrorScreen.check(new QueueMethod.Declare(0, "", false, false, false, true, false,
+                FieldTable.EMPTY))).isEmpty();
     }
 
     @Test

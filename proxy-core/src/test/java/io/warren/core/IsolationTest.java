@@ -9,8 +9,10 @@ import io.warren.codec.ChannelMethod;
 import io.warren.codec.ConnectionMethod;
 import io.warren.codec.ExchangeMethod;
 import io.warren.codec.FieldTable;
+import io.warren.codec.FieldValue;
 import io.warren.codec.FrameEncoder;
 import io.warren.codec.FrameType;
+import io.warren.codec.LongString;
 import io.warren.codec.QueueMethod;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
@@ -159,6 +161,16 @@ class IsolationTest {
                     c.openChannel(1);
                     c.sendMethod(1, new ExchangeMethod.Declare(0, "x-" + UUID.randomUUID(), "no-such-type",
                             false, false, true, false, false, FieldTable.EMPTY));
+                }),
+                new Case("server-named queue.declare of an unknown x-queue-type", c -> {
+                    c.openChannel(1);
+                    c.sendMethod(1, new QueueMethod.Declare(0, "", false, false, false, true, false,
+                            FieldTable.builder().put("x-queue-type", LongString.of("bogus")).build()));
+                }),
+                new Case("server-named queue.declare with a non-string x-queue-type", c -> {
+                    c.openChannel(1);
+                    c.sendMethod(1, new QueueMethod.Declare(0, "", false, true, false, true, false,
+                            FieldTable.builder().put("x-queue-type", new FieldValue.UnsignedByte(185)).build()));
                 }),
                 new Case("basic.recover-async requeue=false", c -> {
                     c.openChannel(1);
