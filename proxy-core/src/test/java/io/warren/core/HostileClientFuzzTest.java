@@ -55,6 +55,10 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  *
  * <p>The Warren, the canary and the broker are shared by all tries: each try costs one client connection, a few
  * loopback round trips, so the 10,000 tries take about a minute.
+ *
+ * <p>The seeds are fixed, so a CI run fails only on a change, not on a broker behaviour a new seed happens to find.
+ * To explore, run with other seeds (change or remove {@code seed}); what a new seed finds becomes a plain test in
+ * {@link HostileClientRegressionTest} or {@link IsolationTest}, and the seed used here may then move on.
  */
 class HostileClientFuzzTest {
     /** Generous for one try on a loaded machine; a try that hits it is a Warren that hangs. */
@@ -183,7 +187,8 @@ class HostileClientFuzzTest {
     }
 
     /** Random bytes before and after a protocol header, then connection methods in any order with any values. */
-    @Property(tries = 4000, shrinking = ShrinkingMode.BOUNDED, edgeCases = EdgeCasesMode.NONE)
+    @Property(tries = 4000, seed = "4823649451069903438", shrinking = ShrinkingMode.BOUNDED,
+            edgeCases = EdgeCasesMode.NONE)
     void handshakeFuzz(@ForAll("protocolHeaders") Piece header, @ForAll("handshakes") List<Piece> steps,
                        @ForAll("resets") boolean endWithReset) throws Exception {
         long started = System.nanoTime();
@@ -204,9 +209,12 @@ class HostileClientFuzzTest {
      * <p>It found two isolation bugs, both now kept as plain tests in {@link HostileClientRegressionTest} or fixed
      * with a test: a channel.close-ok sent upstream twice while releasing a channel whose close crossed the
      * broker's, and a Warren-generated frame (channel.open) queued behind an incomplete message and cut off with
-     * it. Each made the broker close the shared upstream connection (504 "expected 'channel.open'").
+     * it. Each made the broker close the shared upstream connection (504 "expected 'channel.open'"). A third seed
+     * (-1768997519951286281) found a broker hard error Warren did not screen: a server-named queue.declare with an
+     * unknown x-queue-type (541 INTERNAL_ERROR), now in HardErrorScreen and IsolationTest.
      */
-    @Property(tries = 6000, shrinking = ShrinkingMode.BOUNDED, edgeCases = EdgeCasesMode.NONE)
+    @Property(tries = 6000, seed = "1709503590747036060", shrinking = ShrinkingMode.BOUNDED,
+            edgeCases = EdgeCasesMode.NONE)
     void frameSequenceFuzz(@ForAll("frameSequences") List<Piece> pieces, @ForAll("resets") boolean endWithReset)
             throws Exception {
         long started = System.nanoTime();
