@@ -67,12 +67,8 @@ class HostileClientRegressionTest {
      */
     @Test
     void channelOpenedBehindAnAbandonedMessageIsOpenedUpstreamBeforeItIsScrubbed() throws Exception {
-        try (WarrenHarness warren = WarrenHarness.start(broker);
-                com.rabbitmq.client.Connection neighbour = warren.factory().newConnection()) {
-            com.rabbitmq.client.Channel ch = neighbour.createChannel();
-            ch.confirmSelect();
-            String queue = ch.queueDeclare("regression-" + UUID.randomUUID(), false, true, true, null).getQueue();
-            Set<String> upstream = warrenConnectionPids();
+        try (WarrenHarness warren = WarrenHarness.start(broker); Neighbour neighbour = new Neighbour(warren)) {
+            String queue = neighbour.queue;
             try (RawAmqpClient c = RawAmqpClient.open("127.0.0.1", warren.port())) {
                 c.openChannel(1);
                 c.inOneWrite(() -> {
@@ -85,9 +81,9 @@ class HostileClientRegressionTest {
                 assertThat(c.awaitConnectionClose().replyCode()).isEqualTo(501);
             }
             // Channel 2 is retired (scrubbed) once the client is gone; the broker must have seen it opened.
-            publishThreeWithConfirms(ch, queue); // the released channel's frames reach the broker meanwhile
-            assertThat(warrenConnectionPids()).as("the broker kept Warren's upstream connection").isEqualTo(upstream);
-            assertThat(ch.messageCount(queue)).as("neither the neighbour's messages nor the half message").isEqualTo(3);
+            neighbour.assertUpstreamSurvived();
+            assertThat(neighbour.channel.messageCount(queue)).as("neither the neighbour's messages nor the half message")
+                    .isEqualTo(3);
         }
     }
 
@@ -143,12 +139,7 @@ class HostileClientRegressionTest {
      */
     @Test
     void brokersRepeatedChannelCloseIsAnsweredOnceWhenTheClientVanishes() throws Exception {
-        try (WarrenHarness warren = WarrenHarness.start(broker);
-                com.rabbitmq.client.Connection neighbour = warren.factory().newConnection()) {
-            com.rabbitmq.client.Channel ch = neighbour.createChannel();
-            ch.confirmSelect();
-            String queue = ch.queueDeclare("regression-" + UUID.randomUUID(), false, true, true, null).getQueue();
-            Set<String> upstream = warrenConnectionPids();
+        try (WarrenHarness warren = WarrenHarness.start(broker); Neighbour neighbour = new Neighbour(warren)) {
             for (int round = 0; round < 20; round++) {
                 RawAmqpClient c = RawAmqpClient.open("127.0.0.1", warren.port());
                 c.openChannel(1);
@@ -163,16 +154,41 @@ class HostileClientRegressionTest {
                     c.vanish();
                 }
             }
-            publishThreeWithConfirms(ch, queue); // the released channel's frames reach the broker meanwhile
-            assertThat(warrenConnectionPids()).as("the broker kept Warren's upstream connection").isEqualTo(upstream);
+            neighbour.assertUpstreamSurvived();
         }
     }
 
-    private static void publishThreeWithConfirms(com.rabbitmq.client.Channel ch, String queue) throws Exception {
-        for (int i = 0; i < 3; i++) {
-            ch.basicPublish("", queue, null, new byte[8]);
-            ch.waitForConfirmsOrDie(10_000);
-            Thread.sleep(200);
+    /**
+     * A client with the same credentials, so on the shared upstream connection, and the broker's connections of
+     * Warren when it joined: what a try must not break.
+     */
+    private static final class Neighbour implements AutoCloseable {
+        final com.rabbitmq.client.Connection connection;
+        final com.rabbitmq.client.Channel channel;
+        final String queue;
+        final Set<String> upstream;
+
+        Neighbour(WarrenHarness warren) throws Exception {
+            connection = warren.factory().newConnection();
+            channel = connection.createChannel();
+            channel.confirmSelect();
+            queue = channel.queueDeclare("regression-" + UUID.randomUUID(), false, true, true, null).getQueue();
+            upstream = warrenConnectionPids();
+        }
+
+        /** Publishes with confirms while what the try left behind reaches the broker, then checks the connection. */
+        void assertUpstreamSurvived() throws Exception {
+            for (int i = 0; i < 3; i++) {
+                channel.basicPublish("", queue, null, new byte[8]);
+                channel.waitForConfirmsOrDie(10_000);
+                Thread.sleep(200);
+            }
+            assertThat(warrenConnectionPids()).as("the broker kept Warren's upstream connection").isEqualTo(upstream);
+        }
+
+        @Override
+        public void close() throws Exception {
+            connection.close();
         }
     }
 
