@@ -29,7 +29,6 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Collectors;
 import io.warren.codec.ChannelMethod;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -131,10 +130,10 @@ class HostileClientFuzzTest {
     @BeforeContainer
     static void start() throws Exception {
         broker = RabbitBrokerExtension.defaultBroker();
-        Set<String> before = warrenConnectionPids();
+        Set<String> before = WarrenHarness.brokerConnectionPidsFromWarren(broker);
         warren = WarrenHarness.start(broker, c -> c, "publish-safe");
         canary = new Canary();
-        sharedUpstream = new java.util.HashSet<>(warrenConnectionPids());
+        sharedUpstream = new java.util.HashSet<>(WarrenHarness.brokerConnectionPidsFromWarren(broker));
         sharedUpstream.removeAll(before);
         assertThat(sharedUpstream).as("one upstream connection shared by the canary and the fuzzing clients")
                 .hasSize(1);
@@ -243,7 +242,8 @@ class HostileClientFuzzTest {
         checkBackgroundCanary();
         assertThat(canary.confirmed.get()).as("the canary's publishes are still confirmed")
                 .isGreaterThanOrEqualTo(confirmedBefore + 20);
-        assertThat(warrenConnectionPids()).as("the broker never closed the shared upstream connection")
+        assertThat(WarrenHarness.brokerConnectionPidsFromWarren(broker))
+                .as("the broker never closed the shared upstream connection")
                 .containsAll(sharedUpstream);
         // Its event loops still accept and serve: a new client completes a handshake and a channel round trip.
         try (RawAmqpClient fresh = RawAmqpClient.open("127.0.0.1", warren.port())) {
@@ -364,10 +364,4 @@ class HostileClientFuzzTest {
         assertThat(canary.connection.isOpen()).as("canary connection open").isTrue();
     }
 
-    private static Set<String> warrenConnectionPids() {
-        return broker.listConnections("pid", "client_properties").stream()
-                .filter(row -> row.getOrDefault("client_properties", "").contains("Warren"))
-                .map(row -> row.get("pid"))
-                .collect(Collectors.toSet());
-    }
 }

@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Set;
 import java.util.UUID;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** Counterexamples found by {@link HostileClientFuzzTest}, kept as plain tests. */
@@ -82,8 +81,8 @@ class HostileClientRegressionTest {
             }
             // Channel 2 is retired (scrubbed) once the client is gone; the broker must have seen it opened.
             neighbour.assertUpstreamSurvived();
-            assertThat(neighbour.channel.messageCount(queue)).as("neither the neighbour's messages nor the half message")
-                    .isEqualTo(3);
+            assertThat(neighbour.channel.messageCount(queue))
+                    .as("the neighbour's three messages, not the half message").isEqualTo(3);
         }
     }
 
@@ -173,7 +172,7 @@ class HostileClientRegressionTest {
             channel = connection.createChannel();
             channel.confirmSelect();
             queue = channel.queueDeclare("regression-" + UUID.randomUUID(), false, true, true, null).getQueue();
-            upstream = warrenConnectionPids();
+            upstream = WarrenHarness.brokerConnectionPidsFromWarren(broker);
         }
 
         /** Publishes with confirms while what the try left behind reaches the broker, then checks the connection. */
@@ -183,7 +182,8 @@ class HostileClientRegressionTest {
                 channel.waitForConfirmsOrDie(10_000);
                 Thread.sleep(200);
             }
-            assertThat(warrenConnectionPids()).as("the broker kept Warren's upstream connection").isEqualTo(upstream);
+            assertThat(WarrenHarness.brokerConnectionPidsFromWarren(broker))
+                    .as("the broker kept Warren's upstream connection").isEqualTo(upstream);
         }
 
         @Override
@@ -192,12 +192,6 @@ class HostileClientRegressionTest {
         }
     }
 
-    private static Set<String> warrenConnectionPids() {
-        return broker.listConnections("pid", "client_properties").stream()
-                .filter(row -> row.getOrDefault("client_properties", "").contains("Warren"))
-                .map(row -> row.get("pid"))
-                .collect(Collectors.toSet());
-    }
 
     private static void write(ByteArrayOutputStream out, int channel, io.warren.codec.AmqpMethod m) {
         ByteBuffer b = FrameEncoder.method(channel, m);

@@ -23,7 +23,6 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -208,12 +207,6 @@ class IsolationTest {
         warren.close();
     }
 
-    private static Set<String> warrenConnectionPids() {
-        return broker.listConnections("pid", "client_properties").stream()
-                .filter(row -> row.getOrDefault("client_properties", "").contains("Warren"))
-                .map(row -> row.get("pid"))
-                .collect(Collectors.toSet());
-    }
 
     /** Runs a violation on a fresh connection and returns the reply code of the connection.close it got. */
     private static int replyCodeFor(Violation v, int port) throws Exception {
@@ -235,7 +228,7 @@ class IsolationTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("violations")
     void onlyTheOffendingClientIsClosedWithTheBrokersCode(Case testCase) throws Exception {
-        Set<String> upstreamBefore = warrenConnectionPids();
+        Set<String> upstreamBefore = WarrenHarness.brokerConnectionPidsFromWarren(broker);
         long canaryBefore = canaryRoundTrips.get();
 
         int direct = replyCodeFor(testCase.violation(), broker.amqpPort());
@@ -255,6 +248,6 @@ class IsolationTest {
         assertThat(canaryError.get()).isNull();
         assertThat(canaryRoundTrips.get()).isGreaterThanOrEqualTo(canaryBefore + 5);
         assertThat(canary.isOpen()).isTrue();
-        assertThat(warrenConnectionPids()).containsAll(upstreamBefore);
+        assertThat(WarrenHarness.brokerConnectionPidsFromWarren(broker)).containsAll(upstreamBefore);
     }
 }

@@ -73,6 +73,17 @@ final class WarrenHarness implements AutoCloseable {
         return f;
     }
 
+    /**
+     * The broker's ids (Erlang pids) of the connections whose client is a Warren: a shared upstream connection the
+     * broker closed is missing from a later call.
+     */
+    static java.util.Set<String> brokerConnectionPidsFromWarren(RabbitBroker broker) {
+        return broker.listConnections("pid", "client_properties").stream()
+                .filter(row -> row.getOrDefault("client_properties", "").contains("Warren"))
+                .map(row -> row.get("pid"))
+                .collect(java.util.stream.Collectors.toSet());
+    }
+
     /** Connections the broker itself lists whose client is Warren. */
     long brokerConnectionsFromWarren() {
         return broker.listConnections("client_properties").stream()
