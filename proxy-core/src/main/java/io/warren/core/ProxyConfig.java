@@ -56,7 +56,7 @@ import java.util.Optional;
  *     heap
  * @param messageBuffer bytes all messages held until their last frame arrives may take together (each reserves its
  *     exact size); a client whose message does not fit waits, unread, until one completes. The builder's default,
- *     {@link #MESSAGE_BUFFER_AUTO}, is a quarter of the JVM's max heap. It also caps the message size: see
+ *     {@link #AUTO_SIZE}, is a quarter of the JVM's max heap. It also caps the message size: see
  *     {@link #effectiveMaxMessageSize()}
  */
 public record ProxyConfig(
@@ -90,8 +90,11 @@ public record ProxyConfig(
     public static final int DEFAULT_PORT = 5673;
     /** The conventional amqps port, Warren's TLS listener's default. */
     public static final int DEFAULT_TLS_PORT = 5674;
-    /** {@link Builder#messageBuffer}: a quarter of the JVM's max heap, computed when the configuration is built. */
-    public static final long MESSAGE_BUFFER_AUTO = 0;
+    /**
+     * For {@link Builder#messageBuffer} and {@link Builder#slowClientBufferTotal}: a quarter of the JVM's max heap,
+     * computed when the configuration is built.
+     */
+    public static final long AUTO_SIZE = 0;
     /** The smallest {@code messageBuffer}: a few frames. */
     public static final long MIN_MESSAGE_BUFFER = 64 * 1024;
 
@@ -267,7 +270,7 @@ public record ProxyConfig(
         // No limit by default: the file-descriptor limit already bounds clients, and issue 8's deployments hold
         // 10,000 and more; a fixed cap would refuse them by surprise.
         private int maxConnections = 0;
-        private long messageBuffer = MESSAGE_BUFFER_AUTO;
+        private long messageBuffer = AUTO_SIZE;
 
         private Builder(InetSocketAddress upstream) {
             this.upstream = Objects.requireNonNull(upstream, "upstream");
@@ -388,14 +391,17 @@ public record ProxyConfig(
             return this;
         }
 
-        /** Most bytes buffered for slow clients, all together; 0 (the default): a quarter of the maximum heap. */
+        /**
+         * Most bytes buffered for slow clients, all together; {@link #AUTO_SIZE} (the default): a quarter of the
+         * max heap.
+         */
         public Builder slowClientBufferTotal(long v) {
             slowClientBufferTotal = v;
             return this;
         }
 
         /**
-         * Bytes all held (incomplete) messages may take together; {@link #MESSAGE_BUFFER_AUTO} (0, the default): a
+         * Bytes all held (incomplete) messages may take together; {@link #AUTO_SIZE} (0, the default): a
          * quarter of the JVM's max heap.
          */
         public Builder messageBuffer(long v) {
@@ -410,14 +416,19 @@ public record ProxyConfig(
                     upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, scrubWait,
                     slowClientTimeout, slowClientStall, slowClientBuffer, upstreamTls, plainListener, tlsListen,
                     tlsListenSettings, maxConnections,
-                    slowClientBufferTotal == 0 ? Runtime.getRuntime().maxMemory() / 4 : slowClientBufferTotal,
-                    messageBuffer == MESSAGE_BUFFER_AUTO ? defaultMessageBuffer() : messageBuffer);
+                    slowClientBufferTotal == AUTO_SIZE ? quarterOfHeap() : slowClientBufferTotal,
+                    messageBuffer == AUTO_SIZE ? defaultMessageBuffer() : messageBuffer);
         }
     }
 
     /** A quarter of the JVM's max heap: what held messages may take by default. */
     public static long defaultMessageBuffer() {
-        return Math.max(MIN_MESSAGE_BUFFER, Runtime.getRuntime().maxMemory() / 4);
+        return Math.max(MIN_MESSAGE_BUFFER, quarterOfHeap());
+    }
+
+    /** What each of the two heap budgets (message-buffer, slow-client-buffer-total) takes when set to auto. */
+    private static long quarterOfHeap() {
+        return Runtime.getRuntime().maxMemory() / 4;
     }
 
     private static void requirePositive(String name, Duration d) {

@@ -158,7 +158,7 @@ class MessageBufferTest {
     void aHeldMessageReservesExactlyItsUpstreamLayoutAndArrivesByteIdentical() throws Exception {
         byte[] body = randomBody(8 * 1024 * 1024 + 123, 1);
         long layout = layout(queue, body.length);
-        try (WarrenHarness warren = warren(ProxyConfig.MESSAGE_BUFFER_AUTO); RawAmqpClient c = client(warren, 1)) {
+        try (WarrenHarness warren = warren(ProxyConfig.AUTO_SIZE); RawAmqpClient c = client(warren, 1)) {
             long allocatedBefore = loopAllocatedBytes();
             c.sendMethod(1, new BasicMethod.Publish(0, "", queue, false, false));
             c.sendHeader(1, body.length);
@@ -182,7 +182,7 @@ class MessageBufferTest {
     @Test
     void oneByteBodyFramesReserveTheReframedSizeNotNineTimesIt() throws Exception {
         byte[] body = randomBody(6000, 2);
-        try (WarrenHarness warren = warren(ProxyConfig.MESSAGE_BUFFER_AUTO); RawAmqpClient c = client(warren, 1)) {
+        try (WarrenHarness warren = warren(ProxyConfig.AUTO_SIZE); RawAmqpClient c = client(warren, 1)) {
             c.sendMethod(1, new BasicMethod.Publish(0, "", queue, false, false));
             c.sendHeader(1, body.length);
             sendBody(c, 1, body, 0, 3000, 1);
@@ -400,7 +400,7 @@ class MessageBufferTest {
         assertThatThrownBy(() -> b.messageBuffer(-1).build()).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("messageBuffer must be at least");
 
-        ProxyConfig auto = b.messageBuffer(ProxyConfig.MESSAGE_BUFFER_AUTO).build();
+        ProxyConfig auto = b.messageBuffer(ProxyConfig.AUTO_SIZE).build();
         assertThat(auto.messageBuffer()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
 
         ProxyConfig clamped = b.messageBuffer(64 * ONE_MIB).maxMessageSize(128 * ONE_MIB).build();
