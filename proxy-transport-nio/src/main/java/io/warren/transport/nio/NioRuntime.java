@@ -10,6 +10,7 @@ import io.warren.api.transport.TlsConfigException;
 import io.warren.api.transport.TlsServerSettings;
 import io.warren.api.transport.TlsStats;
 import io.warren.api.transport.TransportSettings;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -68,11 +69,26 @@ final class NioRuntime implements NetworkRuntime {
         loops.forEach(NioEventLoop::start);
         log.info("nio transport started with {} event loops", count);
         try {
-            backlogWarning(settings.acceptBacklog(), Files.readString(SOMAXCONN)).ifPresent(log::warn);
+            backlogWarning(settings.acceptBacklog(), readSysctl(SOMAXCONN)).ifPresent(log::warn);
         } catch (IOException | RuntimeException e) {
             log.debug("cannot read {} (not Linux?): {}", SOMAXCONN, e.toString());
         }
         return new NioRuntime(settings, loops);
+    }
+
+    /**
+     * The value of a {@code /proc/sys} file, read in one call: the kernel answers a read at a non-zero offset of such
+     * a file with end of file, and {@link Files#readString} reads a file that reports size 0 one byte first (it read
+     * {@code 4096} as {@code 4}).
+     */
+    static String readSysctl(Path file) throws IOException {
+        try (BufferedReader reader = Files.newBufferedReader(file)) {
+            String line = reader.readLine();
+            if (line == null) {
+                throw new IOException(file + " is empty");
+            }
+            return line;
+        }
     }
 
     /**
