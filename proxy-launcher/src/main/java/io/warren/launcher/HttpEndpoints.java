@@ -13,29 +13,36 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
- * The operator's HTTP endpoints, on the JDK's built-in server with two daemon threads:
+ * The operator's HTTP endpoints, on the JDK's built-in server:
  * <ul>
  *   <li>{@code /healthz}: 200 while the process runs;</li>
  *   <li>{@code /readyz}: 200 while Warren accepts clients and an upstream connection can be had (one is open, or
  *       the broker answers the AMQP protocol header), 503 otherwise, with the reason;</li>
  *   <li>{@code /metrics}: Prometheus text format, {@link WarrenMetrics} plus the JVM's.</li>
  * </ul>
- * With {@code http = off} nothing listens and every method is a no-op.
+ * With {@code http = off} nothing listens and every method is a no-op. What a client can hold is bounded: at most
+ * {@link #MAX_CONNECTIONS} connections (more are closed at once), each exchange at most {@link #EXCHANGE_DEADLINE}
+ * from its first bytes to the end of its response, a connection that sends nothing the JDK's idle interval (30 s).
  */
 final class HttpEndpoints {
+    /** Probes and a scraper or two; well inside the descriptors ClientAdmission keeps free beside clients. */
+    static final int MAX_CONNECTIONS = 16;
+    static final Duration EXCHANGE_DEADLINE = Duration.ofSeconds(10);
+    /** The JDK server's own limit; read once, when the first server is made. An operator's -D wins. */
+    private static final String MAX_CONNECTIONS_PROPERTY = "jdk.httpserver.maxConnections";
+
     private final HttpServer server;
-    private final ExecutorService executor;
+    private final DeadlineExecutor executor;
     private final PrometheusRegistry registry;
     private final WarrenProxy proxy;
     private final UpstreamProbe probe;
     private volatile boolean accepting = true;
 
-    private HttpEndpoints(HttpServer server, ExecutorService executor, PrometheusRegistry registry, WarrenProxy proxy,
+    private HttpEndpoints(HttpServer server, DeadlineExecutor executor, PrometheusRegistry registry, WarrenProxy proxy,
             UpstreamProbe probe) {
         this.server = server;
         this.executor = executor;
@@ -53,12 +60,11 @@ final class HttpEndpoints {
         if (config.http().isEmpty()) {
             return new HttpEndpoints(null, null, registry, proxy, probe);
         }
+        if (System.getProperty(MAX_CONNECTIONS_PROPERTY) == null) {
+            System.setProperty(MAX_CONNECTIONS_PROPERTY, Integer.toString(MAX_CONNECTIONS));
+        }
         HttpServer server = HttpServer.create(config.http().get(), 16);
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "warren-http");
-            t.setDaemon(true);
-            return t;
-        });
+        DeadlineExecutor executor = new DeadlineExecutor("warren-http", MAX_CONNECTIONS, EXCHANGE_DEADLINE);
         HttpEndpoints endpoints = new HttpEndpoints(server, executor, registry, proxy, probe);
         server.setExecutor(executor);
         server.createContext("/healthz", ex -> respond(ex, 200, "ok\n"));

@@ -11,13 +11,20 @@ import com.rabbitmq.client.ShutdownSignalException;
 import io.warren.testsupport.PortFinder;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
+import java.io.IOException;
+import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** bin/warren in front of a real broker: HTTP endpoints, metrics, logs, signals. */
@@ -148,6 +155,64 @@ class DaemonIT {
             warren.signal("INT");
             assertThat(warren.awaitExit(Duration.ofSeconds(10))).isEqualTo(128 + 2);
             connection.abort();
+        }
+    }
+
+    @Test
+    void httpClientsThatHoldConnectionsOrSendHalfARequestAreBounded() throws Exception {
+        int amqp = PortFinder.freePort();
+        int http = PortFinder.freePort();
+        try (WarrenProcess warren = WarrenProcess.start(Map.of(), "--listen", "127.0.0.1:" + amqp,
+                "--http", "127.0.0.1:" + http, upstream())) {
+            warren.awaitOutput("/healthz /readyz /metrics", Duration.ofSeconds(30));
+            Path fds = Path.of("/proc/" + warren.pid() + "/fd");
+            long before = openFiles(fds);
+
+            // 100 connections that send nothing: the endpoint holds at most its limit (the rest are closed at once).
+            List<Socket> silent = new ArrayList<>();
+            try {
+                for (int i = 0; i < 100; i++) {
+                    silent.add(new Socket("127.0.0.1", http));
+                }
+                Thread.sleep(1000);
+                assertThat(openFiles(fds) - before).as("descriptors the HTTP endpoint holds")
+                        .isLessThanOrEqualTo(HttpEndpoints.MAX_CONNECTIONS + 4);
+            } finally {
+                for (Socket s : silent) {
+                    s.close();
+                }
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> openFiles(fds) <= before + 4);
+
+            // More clients that send half a request than the endpoint had threads: /healthz still answers, and each
+            // half request is closed at the exchange deadline.
+            List<Socket> halfRequests = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    Socket s = new Socket("127.0.0.1", http);
+                    s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
+                    s.setSoTimeout((int) HttpEndpoints.EXCHANGE_DEADLINE.plusSeconds(20).toMillis());
+                    halfRequests.add(s);
+                }
+                Thread.sleep(500);
+                assertThat(WarrenProcess.get(http, "/healthz").statusCode()).isEqualTo(200);
+                for (Socket s : halfRequests) {
+                    assertThat(s.getInputStream().read()).as("the half request's connection is closed").isEqualTo(-1);
+                }
+            } finally {
+                for (Socket s : halfRequests) {
+                    s.close();
+                }
+            }
+            assertThat(WarrenProcess.get(http, "/healthz").statusCode()).isEqualTo(200);
+            warren.terminate();
+            assertThat(warren.awaitExit(Duration.ofSeconds(15))).as(warren.output()).isZero();
+        }
+    }
+
+    private static long openFiles(Path fds) throws IOException {
+        try (Stream<Path> list = Files.list(fds)) {
+            return list.count();
         }
     }
 }

@@ -164,7 +164,10 @@ class FileDescriptorLimitIT {
         int amqp = PortFinder.freePort();
         int http = PortFinder.freePort();
         List<RawClient> clients = new ArrayList<>();
-        try (WarrenProcess warren = WarrenProcess.startWithFileLimit(FILE_LIMIT, Map.of(),
+        // Idle HTTP connections are this test's way to exhaust the descriptors, so the HTTP endpoint's own connection
+        // limit is lifted (an operator's -D wins over Warren's default).
+        try (WarrenProcess warren = WarrenProcess.startWithFileLimit(FILE_LIMIT,
+                Map.of("JAVA_OPTS", "-Djdk.httpserver.maxConnections=0"),
                 "--listen", "127.0.0.1:" + amqp, "--http", "127.0.0.1:" + http,
                 "amqp://" + broker.host() + ":" + broker.amqpPort())) {
             warren.awaitOutput("/healthz /readyz /metrics", Duration.ofSeconds(30));
