@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  * <p>File descriptors: each client holds one, each upstream connection one. What the process holds when the engine
  * starts (JVM jars, stdio, logs, the event loops' selectors and wake-up pipes) is measured, and {@link #RESERVE} more
  * are kept free: {@link #REFUSALS_IN_FLIGHT} for clients being refused, the rest for what opens later (the listeners
- * and the HTTP endpoint, a handful; HTTP requests, at most 16 at once; log rotation, lazily loaded classes, DNS). Clients are admitted while
- * {@code clients + upstream connections < limit - open at startup - RESERVE}.
+ * and the HTTP endpoint, a handful; HTTP requests, at most 16 at once; log rotation, lazily loaded classes, DNS).
+ * Clients are admitted while {@code clients + upstream connections < limit - open at startup - RESERVE}.
  *
  * <p>Thread-safe: called from every event loop.
  */

@@ -11,12 +11,9 @@ import com.rabbitmq.client.ShutdownSignalException;
 import io.warren.testsupport.PortFinder;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
-import java.io.IOException;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +21,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** bin/warren in front of a real broker: HTTP endpoints, metrics, logs, signals. */
@@ -165,8 +161,7 @@ class DaemonIT {
         try (WarrenProcess warren = WarrenProcess.start(Map.of(), "--listen", "127.0.0.1:" + amqp,
                 "--http", "127.0.0.1:" + http, upstream())) {
             warren.awaitOutput("/healthz /readyz /metrics", Duration.ofSeconds(30));
-            Path fds = Path.of("/proc/" + warren.pid() + "/fd");
-            long before = openFiles(fds);
+            long before = warren.openFiles();
 
             // 100 connections that send nothing: the endpoint holds at most its limit (the rest are closed at once).
             List<Socket> silent = new ArrayList<>();
@@ -175,14 +170,14 @@ class DaemonIT {
                     silent.add(new Socket("127.0.0.1", http));
                 }
                 Thread.sleep(1000);
-                assertThat(openFiles(fds) - before).as("descriptors the HTTP endpoint holds")
+                assertThat(warren.openFiles() - before).as("descriptors the HTTP endpoint holds")
                         .isLessThanOrEqualTo(HttpEndpoints.MAX_CONNECTIONS + 4);
             } finally {
                 for (Socket s : silent) {
                     s.close();
                 }
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> openFiles(fds) <= before + 4);
+            await().atMost(Duration.ofSeconds(10)).until(() -> warren.openFiles() <= before + 4);
 
             // More clients that send half a request than the endpoint had threads: /healthz still answers, and each
             // half request is closed at the exchange deadline.
@@ -207,12 +202,6 @@ class DaemonIT {
             assertThat(WarrenProcess.get(http, "/healthz").statusCode()).isEqualTo(200);
             warren.terminate();
             assertThat(warren.awaitExit(Duration.ofSeconds(15))).as(warren.output()).isZero();
-        }
-    }
-
-    private static long openFiles(Path fds) throws IOException {
-        try (Stream<Path> list = Files.list(fds)) {
-            return list.count();
         }
     }
 }

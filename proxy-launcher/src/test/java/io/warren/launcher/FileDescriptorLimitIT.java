@@ -28,8 +28,6 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,7 +36,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -130,12 +127,6 @@ class FileDescriptorLimitIT {
         }
     }
 
-    private static long openFiles(Path fdDirectory) throws IOException {
-        try (Stream<Path> files = Files.list(fdDirectory)) {
-            return files.count();
-        }
-    }
-
     /** The counts of the "accept ... failed N time(s)" lines so far. */
     private static List<Long> acceptFailureCounts(WarrenProcess warren) {
         return ACCEPT_FAILED.matcher(warren.output()).results().map(m -> Long.parseLong(m.group(1))).toList();
@@ -217,10 +208,9 @@ class FileDescriptorLimitIT {
             List<Socket> httpHogs = new ArrayList<>();
             CompletableFuture<AmqpMethod> waiting;
             try {
-                // Until Warren holds every descriptor it may (counted in /proc: the JVM is the process started).
-                Path fds = Path.of("/proc/" + warren.pid() + "/fd");
+                // Until Warren holds every descriptor it may.
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (openFiles(fds) < FILE_LIMIT) {
+                while (warren.openFiles() < FILE_LIMIT) {
                     assertThat(System.nanoTime()).as("descriptors exhausted in time").isLessThan(deadline);
                     Socket hog = new Socket();
                     try {

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * bin/warren of a distribution, run as an operator runs it: a child process with its own environment, talked to over
@@ -92,6 +93,15 @@ final class WarrenProcess implements AutoCloseable {
 
     long pid() {
         return process.pid();
+    }
+
+    /** The descriptors the process holds now, counted in /proc (the JVM is the process started: bin/warren execs it). */
+    long openFiles() {
+        try (Stream<Path> files = Files.list(Path.of("/proc/" + process.pid() + "/fd"))) {
+            return files.count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Waits for a line containing {@code text}; fails with the output so far. */
