@@ -66,6 +66,10 @@ final class Daemon {
             log.warn("TLS: {}", warning);
         }
         Shutdown shutdown = Shutdown.install();
+        for (String signal : shutdown.ignoredSignals()) {
+            log.warn("{} was ignored when Warren started (as it is for a background job of a script), so it cannot"
+                    + " stop Warren; stop it with {}", signal, signal.equals("SIGTERM") ? "SIGINT" : "SIGTERM");
+        }
         WarrenProxy proxy;
         try {
             proxy = WarrenProxy.start(config.proxy(), plugins.transport(), config.transportSettings(),

@@ -1,8 +1,11 @@
 package io.warren.launcher;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * SIGTERM and SIGINT handling. The JVM's own handling of these signals runs shutdown hooks and exits with 143 or 130,
@@ -13,15 +16,25 @@ import sun.misc.Signal;
 final class Shutdown {
     private final CountDownLatch requested = new CountDownLatch(1);
     private final AtomicReference<String> reason = new AtomicReference<>();
+    private final List<String> ignored = new ArrayList<>();
 
     private Shutdown() {}
 
     static Shutdown install() {
         Shutdown s = new Shutdown();
         for (String name : new String[] {"TERM", "INT"}) {
-            Signal.handle(new Signal(name), s::onSignal);
+            // A signal ignored when the process started (as for a background job of a script) stays ignored: the JVM
+            // leaves it so, as POSIX asks, and says so by returning SIG_IGN.
+            if (Signal.handle(new Signal(name), s::onSignal) == SignalHandler.SIG_IGN) {
+                s.ignored.add("SIG" + name);
+            }
         }
         return s;
+    }
+
+    /** The signals that were ignored when the process started, and so cannot stop it. */
+    List<String> ignoredSignals() {
+        return List.copyOf(ignored);
     }
 
     private void onSignal(Signal signal) {

@@ -155,6 +155,22 @@ class DaemonIT {
     }
 
     @Test
+    void aSignalIgnoredAtStartIsNamedWithTheOneThatStillStopsWarren() throws Exception {
+        int amqp = PortFinder.freePort();
+        try (WarrenProcess warren = WarrenProcess.startIgnoring("INT", Map.of(), "--listen", "127.0.0.1:" + amqp,
+                "--http", "off", upstream())) {
+            warren.awaitOutput("drain timeout", Duration.ofSeconds(30));
+            assertThat(warren.output()).contains("SIGINT was ignored when Warren started (as it is for a background job"
+                    + " of a script), so it cannot stop Warren; stop it with SIGTERM");
+            warren.signal("INT");
+            Thread.sleep(500);
+            assertThat(warren.isAlive()).as("SIGINT ignored").isTrue();
+            warren.terminate();
+            assertThat(warren.awaitExit(Duration.ofSeconds(15))).as(warren.output()).isZero();
+        }
+    }
+
+    @Test
     void httpClientsThatHoldConnectionsOrSendHalfARequestAreBounded() throws Exception {
         int amqp = PortFinder.freePort();
         int http = PortFinder.freePort();

@@ -46,7 +46,17 @@ final class WarrenProcess implements AutoCloseable {
 
     /** bin/warren with its soft and hard file-descriptor limits set to {@code limit} first ({@code ulimit -n}). */
     static WarrenProcess startWithFileLimit(int limit, Map<String, String> env, String... args) {
-        List<String> command = new ArrayList<>(List.of("sh", "-c", "ulimit -n " + limit + " && exec \"$0\" \"$@\"",
+        return startAfter("ulimit -n " + limit, env, args);
+    }
+
+    /** bin/warren started with {@code signal} (e.g. INT) ignored, as a script's background job starts. */
+    static WarrenProcess startIgnoring(String signal, Map<String, String> env, String... args) {
+        return startAfter("trap '' " + signal, env, args);
+    }
+
+    /** bin/warren exec'd by a shell after {@code prelude}. */
+    private static WarrenProcess startAfter(String prelude, Map<String, String> env, String... args) {
+        List<String> command = new ArrayList<>(List.of("sh", "-c", prelude + " && exec \"$0\" \"$@\"",
                 dist().resolve("bin/warren").toString()));
         command.addAll(List.of(args));
         return start(command, env);
