@@ -9,6 +9,7 @@ import io.warren.api.transport.Transport;
 import io.warren.core.WarrenProxy;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,9 +67,12 @@ final class Daemon {
             log.warn("TLS: {}", warning);
         }
         Shutdown shutdown = Shutdown.install();
-        for (String signal : shutdown.ignoredSignals()) {
-            log.warn("{} was ignored when Warren started (as it is for a background job of a script), so it cannot"
-                    + " stop Warren; stop it with {}", signal, signal.equals("SIGTERM") ? "SIGINT" : "SIGTERM");
+        List<String> ignoredSignals = shutdown.ignoredSignals();
+        for (String signal : ignoredSignals) {
+            String other = signal.equals("SIGTERM") ? "SIGINT" : "SIGTERM";
+            log.warn("{} was ignored when Warren started (inherited from what started it: a script's background job"
+                    + " ignores SIGINT), so it cannot stop Warren; stop it with {}", signal,
+                    ignoredSignals.contains(other) ? "SIGKILL, which skips the drain" : other);
         }
         WarrenProxy proxy;
         try {
