@@ -207,7 +207,6 @@ class IsolationTest {
         warren.close();
     }
 
-
     /** Runs a violation on a fresh connection and returns the reply code of the connection.close it got. */
     private static int replyCodeFor(Violation v, int port) throws Exception {
         try (RawAmqpClient c = new RawAmqpClient("127.0.0.1", port)) {

@@ -9,7 +9,9 @@ import io.warren.api.transport.TransportSettings;
 import io.warren.testsupport.RabbitBroker;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.Set;
 import java.util.function.UnaryOperator;
+import java.util.stream.Collectors;
 
 /** A real Warren (NIO transport, default keyer) in front of the fixture's broker, for end-to-end tests. */
 final class WarrenHarness implements AutoCloseable {
@@ -77,18 +79,16 @@ final class WarrenHarness implements AutoCloseable {
      * The broker's ids (Erlang pids) of the connections whose client is a Warren: a shared upstream connection the
      * broker closed is missing from a later call.
      */
-    static java.util.Set<String> brokerConnectionPidsFromWarren(RabbitBroker broker) {
+    static Set<String> brokerConnectionPidsFromWarren(RabbitBroker broker) {
         return broker.listConnections("pid", "client_properties").stream()
                 .filter(row -> row.getOrDefault("client_properties", "").contains("Warren"))
                 .map(row -> row.get("pid"))
-                .collect(java.util.stream.Collectors.toSet());
+                .collect(Collectors.toSet());
     }
 
     /** Connections the broker itself lists whose client is Warren. */
     long brokerConnectionsFromWarren() {
-        return broker.listConnections("client_properties").stream()
-                .filter(c -> c.getOrDefault("client_properties", "").contains("Warren"))
-                .count();
+        return brokerConnectionPidsFromWarren(broker).size();
     }
 
     @Override
