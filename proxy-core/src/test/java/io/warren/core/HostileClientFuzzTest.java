@@ -363,5 +363,4 @@ class HostileClientFuzzTest {
         }
         assertThat(canary.connection.isOpen()).as("canary connection open").isTrue();
     }
-
 }

@@ -192,7 +192,6 @@ class HostileClientRegressionTest {
         }
     }
 
-
     private static void write(ByteArrayOutputStream out, int channel, io.warren.codec.AmqpMethod m) {
         ByteBuffer b = FrameEncoder.method(channel, m);
         out.write(b.array(), b.arrayOffset() + b.position(), b.remaining());
