@@ -18,7 +18,7 @@ import io.warren.codec.LongString;
 import io.warren.codec.MethodCodec;
 import io.warren.codec.ProtocolException;
 import io.warren.codec.ProtocolHeader;
-import io.warren.core.ProxyConfig;
+import io.warren.core.config.ProxyConfig;
 import io.warren.core.WarrenProxy;
 import java.io.BufferedReader;
 import java.io.IOException;

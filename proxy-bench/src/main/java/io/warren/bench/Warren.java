@@ -6,7 +6,7 @@ import io.warren.api.Providers;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.Transport;
 import io.warren.api.transport.TransportSettings;
-import io.warren.core.ProxyConfig;
+import io.warren.core.config.ProxyConfig;
 import io.warren.core.WarrenProxy;
 import java.io.IOException;
 import java.net.InetSocketAddress;

@@ -7,6 +7,16 @@ import io.warren.api.transport.NetworkRuntime;
 import io.warren.api.transport.TlsStats;
 import io.warren.api.transport.Transport;
 import io.warren.api.transport.TransportSettings;
+import io.warren.core.config.ProxyConfig;
+import io.warren.core.internal.client.ClientSession;
+import io.warren.core.internal.client.Clients;
+import io.warren.core.internal.limits.ClientAdmission;
+import io.warren.core.internal.pool.LoginProofs;
+import io.warren.core.internal.pool.UpstreamPools;
+import io.warren.core.internal.stats.EngineStats;
+import io.warren.core.internal.upstream.Broker;
+import io.warren.core.internal.wire.PeerProperties;
+import io.warren.core.stats.ProxyStats;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -31,14 +41,19 @@ import org.slf4j.LoggerFactory;
 public final class WarrenProxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WarrenProxy.class);
 
-    private final ProxyEngine engine;
+    private final EngineStats stats;
+    private final UpstreamPools pools;
+    private final Clients clients;
     private final NetworkRuntime runtime;
     private final Listener listener;
     private final Listener tlsListener;
     private volatile boolean closed;
 
-    private WarrenProxy(ProxyEngine engine, NetworkRuntime runtime, Listener listener, Listener tlsListener) {
-        this.engine = engine;
+    private WarrenProxy(EngineStats stats, UpstreamPools pools, Clients clients, NetworkRuntime runtime,
+            Listener listener, Listener tlsListener) {
+        this.stats = stats;
+        this.pools = pools;
+        this.clients = clients;
         this.runtime = runtime;
         this.listener = listener;
         this.tlsListener = tlsListener;
@@ -53,12 +68,15 @@ public final class WarrenProxy implements AutoCloseable {
             CredentialKeyer keyer, ChannelReusePolicy policy) throws IOException {
         NetworkRuntime runtime = transport.start(settings);
         try {
-            ProxyEngine engine = new ProxyEngine(config, runtime, keyer, policy);
-            NetworkRuntime.HandlerFactory sessions = connection -> {
-                ClientSession session = new ClientSession(engine, connection, engine.admission().admit());
-                engine.sessions().add(session);
-                return session;
-            };
+            // Built bottom up: each layer gets the ones below it, and none a higher one.
+            EngineStats stats = new EngineStats();
+            Broker broker = new Broker(config, runtime, stats);
+            LoginProofs logins = new LoginProofs(broker);
+            UpstreamPools pools = new UpstreamPools(broker, logins);
+            ClientAdmission admission = ClientAdmission.forThisProcess(config.maxConnections(),
+                    stats::upstreamConnections);
+            Clients clients = new Clients(config, stats, keyer, policy, broker, pools, logins, admission);
+            NetworkRuntime.HandlerFactory sessions = clients::accept;
             Listener listener = config.plainListener() ? runtime.listen(config.listen(), sessions) : null;
             Listener tlsListener = null;
             if (config.tlsListen().isPresent()) {
@@ -81,10 +99,10 @@ public final class WarrenProxy implements AutoCloseable {
                                 ? ", client certificates required" : "") + ")");
             }
             log.info("Warren {} listening on {} for upstream {}://{}:{} (transport {}, keyer {}, reuse policy {})",
-                    ProxyEngine.VERSION, String.join(" and ", where),
+                    PeerProperties.VERSION, String.join(" and ", where),
                     config.upstreamTls().isPresent() ? "amqps" : "amqp", config.upstream().getHostString(),
                     config.upstream().getPort(), transport.name(), keyer.name(), policy.name());
-            log.info(engine.admission().describe());
+            log.info(admission.describe());
             log.info("Slow clients: up to {} bytes buffered for one (slow-client-buffer), {} for all together"
                     + " (slow-client-buffer-total; max heap {} bytes)", config.slowClientBuffer(),
                     config.slowClientBufferTotal(), Runtime.getRuntime().maxMemory());
@@ -100,7 +118,7 @@ public final class WarrenProxy implements AutoCloseable {
                         String.join(", ", tls.protocols()),
                         tls.certificateFile() == null ? "" : ", client certificate " + tls.certificateFile());
             }
-            return new WarrenProxy(engine, runtime, listener, tlsListener);
+            return new WarrenProxy(stats, pools, clients, runtime, listener, tlsListener);
         } catch (IOException | RuntimeException e) {
             runtime.close();
             throw e;
@@ -110,11 +128,6 @@ public final class WarrenProxy implements AutoCloseable {
     private static String hostPort(InetSocketAddress a) {
         String host = a.getHostString();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
-    }
-
-    /** For tests in this package: the engine's internals (reuse counters, pools). */
-    ProxyEngine engine() {
-        return engine;
     }
 
     /**
@@ -150,17 +163,17 @@ public final class WarrenProxy implements AutoCloseable {
     }
 
     public ProxyStats stats() {
-        return engine.stats();
+        return stats;
     }
 
     /** Clients connected now. */
     public int clientCount() {
-        return engine.sessions().size();
+        return clients.sessions().size();
     }
 
     /** Upstream connections in the pools now (connecting or open). */
     public int upstreamConnectionCount() {
-        return engine.pools().connections().size();
+        return pools.connections().size();
     }
 
     /** Stops accepting new clients; connected ones carry on. */
@@ -184,7 +197,7 @@ public final class WarrenProxy implements AutoCloseable {
      */
     public boolean awaitClients(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (!engine.sessions().isEmpty()) {
+        while (!clients.sessions().isEmpty()) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 return false;
@@ -205,7 +218,7 @@ public final class WarrenProxy implements AutoCloseable {
         }
         closed = true;
         closeListeners();
-        for (ClientSession session : engine.sessions()) {
+        for (ClientSession session : clients.sessions()) {
             session.loop().execute(() -> session.forceClose("proxy shutting down"));
         }
         try {
@@ -213,7 +226,7 @@ public final class WarrenProxy implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        engine.pools().closeAll();
+        pools.closeAll();
         try {
             TimeUnit.MILLISECONDS.sleep(100); // let connection.close reach the broker before the sockets go
         } catch (InterruptedException e) {

@@ -17,6 +17,7 @@ import com.rabbitmq.client.ShutdownSignalException;
 import com.rabbitmq.client.impl.CredentialsProvider;
 import com.rabbitmq.client.impl.CredentialsRefreshService;
 import com.rabbitmq.client.impl.LongStringHelper;
+import io.warren.core.config.ProxyConfig;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
 import java.io.ByteArrayOutputStream;

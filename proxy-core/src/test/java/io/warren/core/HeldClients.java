@@ -11,11 +11,11 @@ import io.warren.codec.Frame;
 import io.warren.codec.FrameDecoder;
 import io.warren.codec.FrameEncoder;
 import io.warren.codec.FrameType;
-import io.warren.codec.LongString;
 import io.warren.codec.MethodCodec;
 import io.warren.codec.ProtocolException;
 import io.warren.codec.ProtocolHeader;
 import io.warren.codec.ReplyCode;
+import io.warren.core.internal.upstream.AmqpClientHandshake;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -65,7 +65,8 @@ final class HeldClients implements AutoCloseable {
     record Result(Behaviour behaviour, int heartbeats, long maxSilenceMillis, int published, String failure) {
     }
 
-    private enum Stage { AWAIT_START, AWAIT_TUNE, AWAIT_OPEN_OK, AWAIT_CHANNEL_OPEN_OK, HELD, CLOSING, DONE }
+    /** HANDSHAKE until open-ok (driven by Warren's own {@link AmqpClientHandshake}), then the channel and the hold. */
+    private enum Stage { HANDSHAKE, AWAIT_CHANNEL_OPEN_OK, HELD, CLOSING, DONE }
 
     private static final long CHATTY_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final long PUBLISH_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
@@ -216,7 +217,9 @@ final class HeldClients implements AutoCloseable {
         final ByteBuffer readBuffer = ByteBuffer.allocate(4096);
         final ArrayDeque<ByteBuffer> pending = new ArrayDeque<>();
         SelectionKey key;
-        Stage stage = Stage.AWAIT_START;
+        Stage stage = Stage.HANDSHAKE;
+        final AmqpClientHandshake handshake = new AmqpClientHandshake(FieldTable.EMPTY, "guest",
+                "guest".getBytes(StandardCharsets.UTF_8), new AmqpClientHandshake.Limits(0, 0, heartbeatSeconds));
         int heartbeats;
         long lastFrameNanos;
         long maxSilenceNanos;
@@ -277,27 +280,21 @@ final class HeldClients implements AutoCloseable {
                 return;
             }
             switch (stage) {
-                case AWAIT_START -> {
-                    expect(m, ConnectionMethod.Start.class);
-                    byte[] response = "\0guest\0guest".getBytes(StandardCharsets.UTF_8);
-                    send(FrameEncoder.method(0, new ConnectionMethod.StartOk(FieldTable.EMPTY, "PLAIN",
-                            LongString.of(response), "en_US")));
-                    stage = Stage.AWAIT_TUNE;
-                }
-                case AWAIT_TUNE -> {
-                    ConnectionMethod.Tune tune = expect(m, ConnectionMethod.Tune.class);
-                    send(FrameEncoder.method(0, new ConnectionMethod.TuneOk(tune.channelMax(), tune.frameMax(),
-                            heartbeatSeconds)));
-                    send(FrameEncoder.method(0, new ConnectionMethod.Open("/", "", false)));
-                    stage = Stage.AWAIT_OPEN_OK;
-                }
-                case AWAIT_OPEN_OK -> {
-                    expect(m, ConnectionMethod.OpenOk.class);
-                    if (behaviour == Behaviour.PUBLISHER || behaviour == Behaviour.DEAF_PUBLISHER) {
-                        send(FrameEncoder.method(1, new ChannelMethod.Open("")));
-                        stage = Stage.AWAIT_CHANNEL_OPEN_OK;
-                    } else {
-                        hold(now);
+                case HANDSHAKE -> {
+                    for (AmqpMethod reply : handshake.receive(m)) {
+                        send(FrameEncoder.method(0, reply));
+                    }
+                    if (handshake.stage() == AmqpClientHandshake.Stage.TUNED) {
+                        for (AmqpMethod open : handshake.open("/")) {
+                            send(FrameEncoder.method(0, open));
+                        }
+                    } else if (handshake.stage() == AmqpClientHandshake.Stage.OPEN) {
+                        if (behaviour == Behaviour.PUBLISHER || behaviour == Behaviour.DEAF_PUBLISHER) {
+                            send(FrameEncoder.method(1, new ChannelMethod.Open("")));
+                            stage = Stage.AWAIT_CHANNEL_OPEN_OK;
+                        } else {
+                            hold(now);
+                        }
                     }
                 }
                 case AWAIT_CHANNEL_OPEN_OK -> {

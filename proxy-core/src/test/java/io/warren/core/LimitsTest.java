@@ -16,6 +16,7 @@ import io.warren.codec.LongString;
 import io.warren.codec.MethodCodec;
 import io.warren.codec.ProtocolHeader;
 import io.warren.codec.QueueMethod;
+import io.warren.core.config.ProxyConfig;
 import io.warren.testsupport.BrokerConfig;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
@@ -45,18 +46,7 @@ class LimitsTest {
 
     /** Header, start-ok, tune-ok, open as guest on {@code vhost}; returns what answers connection.open. */
     private static AmqpMethod handshakeUntilOpen(RawAmqpClient c, String vhost) throws IOException {
-        c.send(ProtocolHeader.AMQP_0_9_1);
-        c.expect(ConnectionMethod.Start.class);
-        c.sendMethod(0, new ConnectionMethod.StartOk(FieldTable.EMPTY, "PLAIN",
-                LongString.of("\0guest\0guest".getBytes(StandardCharsets.UTF_8)), "en_US"));
-        ConnectionMethod.Tune tune = c.expect(ConnectionMethod.Tune.class);
-        c.sendMethod(0, new ConnectionMethod.TuneOk(tune.channelMax(), tune.frameMax(), 0));
-        c.sendMethod(0, new ConnectionMethod.Open(vhost, "", false));
-        AmqpMethod answer = c.nextMethod();
-        if (answer instanceof ConnectionMethod.Close) {
-            c.sendMethod(0, new ConnectionMethod.CloseOk());
-        }
-        return answer;
+        return c.handshakeUntilOpen("guest", "guest", vhost, 0);
     }
 
     /** Whether connection.start arrived within a few milliseconds (after the caller gave the peer time). */
@@ -165,7 +155,7 @@ class LimitsTest {
 
             raw.closeConnection();
             await().atMost(Duration.ofSeconds(10))
-                    .until(() -> w.proxy.engine().admission().admittedClients() == 1);
+                    .until(() -> w.proxy.clientCount() == 1);
             try (RawAmqpClient next = new RawAmqpClient("127.0.0.1", w.port())) {
                 assertThat(handshakeUntilOpen(next, "/")).isInstanceOf(ConnectionMethod.OpenOk.class);
             }

@@ -15,6 +15,7 @@ import io.warren.codec.ConnectionMethod;
 import io.warren.codec.ContentHeader;
 import io.warren.codec.FrameEncoder;
 import io.warren.codec.FrameType;
+import io.warren.core.config.ProxyConfig;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
 import java.io.IOException;

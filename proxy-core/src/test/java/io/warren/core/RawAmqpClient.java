@@ -11,10 +11,9 @@ import io.warren.codec.Frame;
 import io.warren.codec.FrameDecoder;
 import io.warren.codec.FrameEncoder;
 import io.warren.codec.FrameType;
-import io.warren.codec.LongString;
 import io.warren.codec.MethodCodec;
 import io.warren.codec.ProtocolException;
-import io.warren.codec.ProtocolHeader;
+import io.warren.core.internal.upstream.AmqpClientHandshake;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -54,16 +53,43 @@ final class RawAmqpClient implements AutoCloseable {
     }
 
     void handshake(String user, String password, String vhost, int heartbeat) throws IOException {
-        send(ProtocolHeader.AMQP_0_9_1);
-        expect(ConnectionMethod.Start.class);
-        byte[] response = ("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8);
-        sendMethod(0, new ConnectionMethod.StartOk(FieldTable.EMPTY, "PLAIN", LongString.of(response), "en_US"));
-        ConnectionMethod.Tune tune = expect(ConnectionMethod.Tune.class);
-        frameMax = (int) tune.frameMax();
-        int channelMax = requestedChannelMax == 0 ? tune.channelMax() : requestedChannelMax;
-        sendMethod(0, new ConnectionMethod.TuneOk(channelMax, tune.frameMax(), heartbeat));
-        sendMethod(0, new ConnectionMethod.Open(vhost, "", false));
-        expect(ConnectionMethod.OpenOk.class);
+        AmqpMethod answer = handshakeUntilOpen(user, password, vhost, heartbeat);
+        if (!(answer instanceof ConnectionMethod.OpenOk)) {
+            throw new IOException("handshake refused: " + answer);
+        }
+    }
+
+    /**
+     * Header, start-ok, tune-ok and open as Warren itself does it towards a broker (channel_max {@link
+     * #requestedChannelMax} or the server's, its frame_max, {@code heartbeat}); returns what answered: open-ok, or
+     * the connection.close that refused the client (answered with close-ok).
+     */
+    AmqpMethod handshakeUntilOpen(String user, String password, String vhost, int heartbeat) throws IOException {
+        AmqpClientHandshake handshake = new AmqpClientHandshake(FieldTable.EMPTY, user,
+                password.getBytes(StandardCharsets.UTF_8), new AmqpClientHandshake.Limits(requestedChannelMax, 0,
+                        heartbeat));
+        send(AmqpClientHandshake.protocolHeader());
+        while (true) {
+            AmqpMethod m = nextMethod();
+            if (m == null) {
+                throw new IOException("connection closed during the handshake");
+            }
+            for (AmqpMethod reply : handshake.receive(m)) {
+                sendMethod(0, reply);
+            }
+            switch (handshake.stage()) {
+                case TUNED -> {
+                    frameMax = handshake.tuning().frameMax();
+                    for (AmqpMethod open : handshake.open(vhost)) {
+                        sendMethod(0, open);
+                    }
+                }
+                case OPEN, REFUSED -> {
+                    return m;
+                }
+                default -> { }
+            }
+        }
     }
 
     void openChannel(int channel) throws IOException {

@@ -4,11 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.Channel;
-import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConfirmListener;
+import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
 import io.warren.codec.BasicMethod;
 import io.warren.codec.ChannelMethod;
+import io.warren.core.stats.ProxyStats;
 import io.warren.testsupport.BrokerConfig;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
@@ -87,7 +88,7 @@ class ReuseTest {
     }
 
     private void awaitIdleChannel() {
-        await().atMost(Duration.ofSeconds(10)).until(() -> warren.proxy.engine().pools().idleChannels() > 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> warren.proxy.stats().pooledIdleChannels() > 0);
     }
 
     @Test
@@ -168,7 +169,7 @@ class ReuseTest {
         }
         await().atMost(Duration.ofSeconds(20))
                 .failFast("scrub failed", () -> !reuse().scrubsFailed().isEmpty())
-                .until(() -> warren.proxy.engine().pools().idleChannels() > 0);
+                .until(() -> warren.proxy.stats().pooledIdleChannels() > 0);
         long lentBefore = reuse().channelsLent();
         try (Connection c = warren.factory().newConnection()) {
             Channel ch = c.createChannel();
@@ -248,7 +249,7 @@ class ReuseTest {
             Thread.sleep(300); // a scrub, were one started, would finish in well under this
             assertThat(reuse().scrubsSucceeded()).isEqualTo(scrubbed);
         }
-        assertThat(warren.proxy.engine().pools().idleChannels()).isZero();
+        assertThat(warren.proxy.stats().pooledIdleChannels()).isZero();
     }
 
     @Test
@@ -347,7 +348,7 @@ class ReuseTest {
             shortLived(ch -> ch.basicPublish("", q, null, new byte[1]));
         }
         assertThat(reuse().channelsLent()).isZero();
-        assertThat(warren.proxy.engine().pools().idleChannels()).isZero();
+        assertThat(warren.proxy.stats().pooledIdleChannels()).isZero();
         assertThat(warren.proxy.stats().upstreamChannelsOpenedTotal() - opened).isEqualTo(5);
         await().atMost(Duration.ofSeconds(10)).until(() -> depth(q) == 5);
     }

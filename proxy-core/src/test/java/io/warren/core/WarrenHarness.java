@@ -6,6 +6,7 @@ import io.warren.api.CredentialKeyer;
 import io.warren.api.Providers;
 import io.warren.api.transport.Transport;
 import io.warren.api.transport.TransportSettings;
+import io.warren.core.config.ProxyConfig;
 import io.warren.testsupport.RabbitBroker;
 import java.io.IOException;
 import java.net.InetSocketAddress;

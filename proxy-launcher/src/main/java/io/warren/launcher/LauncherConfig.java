@@ -1,11 +1,11 @@
 package io.warren.launcher;
 
-import io.warren.api.transport.PemTls;
+import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsConfigException;
 import io.warren.api.transport.TlsServerSettings;
 import io.warren.api.transport.TransportSettings;
-import io.warren.core.ProxyConfig;
+import io.warren.core.config.ProxyConfig;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;

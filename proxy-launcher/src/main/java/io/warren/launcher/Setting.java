@@ -1,7 +1,7 @@
 package io.warren.launcher;
 
 import io.warren.api.transport.TransportSettings;
-import io.warren.core.ProxyConfig;
+import io.warren.core.config.ProxyConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Locale;

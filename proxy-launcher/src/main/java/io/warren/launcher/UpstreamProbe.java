@@ -1,6 +1,6 @@
 package io.warren.launcher;
 
-import io.warren.api.transport.PemTls;
+import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsClientSettings;
 import java.io.DataInputStream;
 import java.io.IOException;

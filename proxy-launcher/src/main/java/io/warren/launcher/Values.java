@@ -80,10 +80,10 @@ final class Values {
         return n * factor;
     }
 
-    /** {@code auto} ({@link io.warren.core.ProxyConfig#AUTO_SIZE}: the engine computes it) or a size. */
+    /** {@code auto} ({@link io.warren.core.config.ProxyConfig#AUTO_SIZE}: the engine computes it) or a size. */
     static long parseSizeOrAuto(String text) {
         if (text.trim().equalsIgnoreCase("auto")) {
-            return io.warren.core.ProxyConfig.AUTO_SIZE;
+            return io.warren.core.config.ProxyConfig.AUTO_SIZE;
         }
         long n = parseSize(text);
         if (n == 0) {

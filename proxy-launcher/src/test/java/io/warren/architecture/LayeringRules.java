@@ -2,6 +2,7 @@ package io.warren.architecture;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.Dependency;
@@ -42,6 +43,7 @@ public final class LayeringRules {
         rules.put("codecDependsOnJdkOnly", codecDependsOnJdkOnly(root));
         rules.put("apiDependsOnCodecAndJdkOnly", apiDependsOnCodecAndJdkOnly(root));
         rules.put("coreUsesOnlyTheSpisOfPlugins", coreUsesOnlyTheSpisOfPlugins(root));
+        rules.put("tlsDependsOnApiAndJdkOnly", tlsDependsOnApiAndJdkOnly(root));
         rules.put("transportDependsOnApiAndCodecOnly", transportDependsOnApiAndCodecOnly(root));
         rules.put("policyDependsOnApiAndCodecOnly", policyDependsOnApiAndCodecOnly(root));
         rules.put("launcherCompilesAgainstApiAndCoreOnly", launcherCompilesAgainstApiAndCoreOnly(root));
@@ -50,6 +52,8 @@ public final class LayeringRules {
         rules.put("modulesAreFreeOfCycles", modulesAreFreeOfCycles(root));
         rules.put("internalPackagesArePrivateToTheirModule", internalPackagesArePrivateToTheirModule(root));
         rules.put("apiHoldsOnlyInterfacesValuesAndFinalClasses", apiHoldsOnlyInterfacesValuesAndFinalClasses(root));
+        rules.put("enginePackagesAreFreeOfCycles", enginePackagesAreFreeOfCycles(root));
+        rules.put("engineLayersPointDown", engineLayersPointDown(root));
         return rules;
     }
 
@@ -78,9 +82,17 @@ public final class LayeringRules {
                 .allowEmptyShould(true);
     }
 
-    /** proxy-transport-nio implements the transport SPI and nothing else. */
+    /** proxy-tls: PEM files and TLS contexts, over the API's TLS settings and the JDK. */
+    public static ArchRule tlsDependsOnApiAndJdkOnly(String root) {
+        return classes().that().resideInAPackage(pkg(root, "tls"))
+                .should().onlyDependOnClassesThat().resideInAnyPackage(with(JDK, pkg(root, "tls"), pkg(root, "api")))
+                .because("the transport and the launcher's config checks share it; it must not bring either along")
+                .allowEmptyShould(true);
+    }
+
+    /** proxy-transport-nio implements the transport SPI and nothing else (its TLS contexts come from proxy-tls). */
     public static ArchRule transportDependsOnApiAndCodecOnly(String root) {
-        return pluginDependsOnApiAndCodecOnly(root, "transport");
+        return pluginDependsOnApiAndCodecOnly(root, "transport", pkg(root, "tls"));
     }
 
     /** proxy-policy-default implements the keyer and reuse SPIs and nothing else. */
@@ -88,10 +100,11 @@ public final class LayeringRules {
         return pluginDependsOnApiAndCodecOnly(root, "policy");
     }
 
-    private static ArchRule pluginDependsOnApiAndCodecOnly(String root, String module) {
+    private static ArchRule pluginDependsOnApiAndCodecOnly(String root, String module, String... alsoAllowed) {
         return classes().that().resideInAPackage(pkg(root, module))
                 .should().onlyDependOnClassesThat()
-                .resideInAnyPackage(with(JDK, pkg(root, module), pkg(root, "api"), pkg(root, "codec"), LOGGING))
+                .resideInAnyPackage(with(with(JDK, pkg(root, module), pkg(root, "api"), pkg(root, "codec"), LOGGING),
+                        alsoAllowed))
                 .because("a plugin module is built like a third-party jar: against proxy-api and proxy-codec only"
                         + " (and the logging facade), never the engine or another plugin")
                 .allowEmptyShould(true);
@@ -144,6 +157,38 @@ public final class LayeringRules {
                 .should(beInterfaceRecordEnumExceptionOrFinal())
                 .because("proxy-api holds SPIs and final value types only; implementations live elsewhere")
                 .allowEmptyShould(true);
+    }
+
+    /** Inside proxy-core, no two packages depend on each other, directly or through others. */
+    public static ArchRule enginePackagesAreFreeOfCycles(String root) {
+        return slices().matching(root + ".core.(**)").namingSlices("engine package $1")
+                .should().beFreeOfCycles()
+                .allowEmptyShould(true);
+    }
+
+    /**
+     * proxy-core's layers call down only (docs/architecture.md): the entry point ({@code core}, WarrenProxy) over
+     * {@code client} (one client connection) over {@code pool} (the pools by key) over {@code upstream} (one broker
+     * connection) over the leaves ({@code wire}, {@code limits}, {@code screen}, the stats and the config). A lower
+     * layer reaches a higher one only through interfaces it defines itself, which the higher one implements.
+     */
+    public static ArchRule engineLayersPointDown(String root) {
+        String core = root + ".core";
+        String internal = core + ".internal";
+        return layeredArchitecture().consideringOnlyDependenciesInLayers()
+                .withOptionalLayers(true)
+                .layer("entry").definedBy(core)
+                .layer("client").definedBy(internal + ".client..")
+                .layer("pool").definedBy(internal + ".pool..")
+                .layer("upstream").definedBy(internal + ".upstream..")
+                .layer("leaves").definedBy(internal + ".wire..", internal + ".limits..", internal + ".screen..",
+                        internal + ".stats..", core + ".config..", core + ".stats..")
+                .whereLayer("entry").mayNotBeAccessedByAnyLayer()
+                .whereLayer("client").mayOnlyBeAccessedByLayers("entry")
+                .whereLayer("pool").mayOnlyBeAccessedByLayers("entry", "client")
+                .whereLayer("upstream").mayOnlyBeAccessedByLayers("entry", "client", "pool")
+                .because("upstream and pool never import client, upstream never imports pool, and the leaves import"
+                        + " none of the layers above them");
     }
 
     private static ArchCondition<JavaClass> beInterfaceRecordEnumExceptionOrFinal() {

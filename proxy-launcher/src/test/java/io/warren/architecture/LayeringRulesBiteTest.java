@@ -32,6 +32,7 @@ class LayeringRulesBiteTest {
                 Arguments.of("apiDependsOnCodecAndJdkOnly", "apiimportsthirdparty", "api.Spi"),
                 Arguments.of("coreUsesOnlyTheSpisOfPlugins", "coreimportstransport", "core.Engine"),
                 Arguments.of("coreUsesOnlyTheSpisOfPlugins", "coreimportspolicy", "core.Engine"),
+                Arguments.of("tlsDependsOnApiAndJdkOnly", "tlsimportscore", "tls.PemTls"),
                 Arguments.of("transportDependsOnApiAndCodecOnly", "transportimportscore", "transport.nio.NioSpi"),
                 Arguments.of("transportDependsOnApiAndCodecOnly", "transportimportsthirdparty", "transport.nio.NioSpi"),
                 Arguments.of("policyDependsOnApiAndCodecOnly", "policyimportstransport", "policy.Policy"),
@@ -41,7 +42,13 @@ class LayeringRulesBiteTest {
                 Arguments.of("modulesAreFreeOfCycles", "cycle", "core.Engine"),
                 Arguments.of("internalPackagesArePrivateToTheirModule", "foreigninternal", "launcher.Main"),
                 Arguments.of("apiHoldsOnlyInterfacesValuesAndFinalClasses", "apiconcreteclass", "api.Helper"),
-                Arguments.of("apiHoldsOnlyInterfacesValuesAndFinalClasses", "apiabstractclass", "api.Base"));
+                Arguments.of("apiHoldsOnlyInterfacesValuesAndFinalClasses", "apiabstractclass", "api.Base"),
+                Arguments.of("enginePackagesAreFreeOfCycles", "enginecycle", "core.internal.wire.Frames"),
+                Arguments.of("engineLayersPointDown", "upstreamimportsclient", "core.internal.upstream.Connection"),
+                Arguments.of("engineLayersPointDown", "poolimportsclient", "core.internal.pool.Pool"),
+                Arguments.of("engineLayersPointDown", "upstreamimportspool", "core.internal.upstream.Connection"),
+                Arguments.of("engineLayersPointDown", "leafimportsupstream", "core.internal.screen.Screen"),
+                Arguments.of("engineLayersPointDown", "clientimportsentry", "core.internal.client.Session"));
     }
 
     @ParameterizedTest(name = "{0} fails on fixture {1}")

@@ -23,6 +23,9 @@ class LayeringTest {
             LayeringRules.coreUsesOnlyTheSpisOfPlugins(LayeringRules.WARREN);
 
     @ArchTest
+    static final ArchRule tlsDependsOnApiAndJdkOnly = LayeringRules.tlsDependsOnApiAndJdkOnly(LayeringRules.WARREN);
+
+    @ArchTest
     static final ArchRule transportDependsOnApiAndCodecOnly =
             LayeringRules.transportDependsOnApiAndCodecOnly(LayeringRules.WARREN);
 
@@ -51,4 +54,11 @@ class LayeringTest {
     @ArchTest
     static final ArchRule apiHoldsOnlyInterfacesValuesAndFinalClasses =
             LayeringRules.apiHoldsOnlyInterfacesValuesAndFinalClasses(LayeringRules.WARREN);
+
+    @ArchTest
+    static final ArchRule enginePackagesAreFreeOfCycles =
+            LayeringRules.enginePackagesAreFreeOfCycles(LayeringRules.WARREN);
+
+    @ArchTest
+    static final ArchRule engineLayersPointDown = LayeringRules.engineLayersPointDown(LayeringRules.WARREN);
 }

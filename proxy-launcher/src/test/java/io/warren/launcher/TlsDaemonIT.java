@@ -8,7 +8,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
-import io.warren.api.transport.PemTls;
+import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.testsupport.BrokerConfig;
 import io.warren.testsupport.PortFinder;

@@ -26,7 +26,7 @@ class ValuesTest {
         assertThat(Values.parseSize("1000")).isEqualTo(1000);
         assertThat(Values.formatSize(128L << 20)).isEqualTo("128m");
         assertThatThrownBy(() -> Values.parseSize("lots")).hasMessageContaining("not a size");
-        assertThat(Values.parseSizeOrAuto("auto")).isEqualTo(io.warren.core.ProxyConfig.AUTO_SIZE);
+        assertThat(Values.parseSizeOrAuto("auto")).isEqualTo(io.warren.core.config.ProxyConfig.AUTO_SIZE);
         assertThat(Values.parseSizeOrAuto("64m")).isEqualTo(64L << 20);
         assertThatThrownBy(() -> Values.parseSizeOrAuto("0")).hasMessageContaining("or auto");
         assertThatThrownBy(() -> Values.parseSizeOrAuto("half")).hasMessageContaining("not a size");

@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * TLS for an outgoing connection (amqps to the broker). Checked at construction; the files themselves are read and
- * checked by {@link PemTls#clientContext} (which the launcher may call at startup to fail early).
+ * checked by {@code io.warren.tls.PemTls#clientContext} (which the launcher may call at startup to fail early).
  *
  * @param serverName the host name sent as SNI and checked against the server's certificate (an IP literal is
  *     checked against the certificate's IP addresses and sent without SNI)

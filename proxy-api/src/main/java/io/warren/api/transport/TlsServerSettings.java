@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * TLS for a listener (amqps for clients). Checked at construction; the files themselves are read and checked by
- * {@link PemTls#serverContext} (which the launcher may call at startup to fail early).
+ * {@code io.warren.tls.PemTls#serverContext} (which the launcher may call at startup to fail early).
  *
  * @param certificateFile PEM certificate chain, leaf first
  * @param keyFile PEM private key of the leaf (PKCS#8 "PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY" or SEC1

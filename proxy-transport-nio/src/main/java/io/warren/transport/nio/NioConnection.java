@@ -4,7 +4,7 @@ import io.warren.api.transport.Connection;
 import io.warren.api.transport.ConnectionHandler;
 import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.NetworkRuntime.HandlerFactory;
-import io.warren.api.transport.PemTls;
+import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsHandshakeOutcome;
 import io.warren.api.transport.TlsSide;
 import java.io.IOException;

@@ -4,7 +4,7 @@ import io.warren.api.transport.ConnectionHandler;
 import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.NetworkRuntime;
-import io.warren.api.transport.PemTls;
+import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsConfigException;
 import io.warren.api.transport.TlsServerSettings;

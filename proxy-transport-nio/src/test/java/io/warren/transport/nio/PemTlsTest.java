@@ -3,7 +3,7 @@ package io.warren.transport.nio;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.warren.api.transport.PemTls;
+import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsConfigException;
 import io.warren.api.transport.TlsServerSettings;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.warren.api.transport.Connection;
-import io.warren.api.transport.PemTls;
+import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsHandshakeOutcome;
 import io.warren.api.transport.TlsSide;
 import io.warren.api.transport.TransportSettings;

@@ -1,6 +1,6 @@
 package io.warren.transport.nio;
 
-import io.warren.api.transport.PemTls;
+import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsServerSettings;
 import java.io.IOException;

@@ -1,0 +1,132 @@
+package io.warren.core.internal.client;
+
+import io.warren.api.ChannelReusePolicy;
+import io.warren.api.CredentialKeyer;
+import io.warren.api.transport.Connection;
+import io.warren.codec.ConnectionMethod;
+import io.warren.codec.FieldTable;
+import io.warren.codec.LongString;
+import io.warren.core.config.ProxyConfig;
+import io.warren.core.internal.limits.ClientAdmission;
+import io.warren.core.internal.limits.MessageBudget;
+import io.warren.core.internal.limits.SlowClientBudget;
+import io.warren.core.internal.pool.LoginProofs;
+import io.warren.core.internal.pool.UpstreamPools;
+import io.warren.core.internal.stats.EngineStats;
+import io.warren.core.internal.upstream.Broker;
+import io.warren.core.internal.upstream.ExchangeTypeProbe;
+import io.warren.core.internal.wire.PeerProperties;
+import io.warren.core.internal.wire.Sasl;
+import java.util.Collections;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * What every client session shares: the configuration, the SPIs, the pools and login proofs, the budgets and
+ * admission, the counters; and the registry of the sessions connected now. Thread-safe.
+ */
+public final class Clients {
+    private final ProxyConfig config;
+    private final EngineStats stats;
+    private final CredentialKeyer keyer;
+    private final ChannelReusePolicy policy;
+    private final Broker broker;
+    private final UpstreamPools pools;
+    private final LoginProofs logins;
+    private final ExchangeTypeProbe exchangeTypes;
+    private final ClientAdmission admission;
+    private final MessageBudget messageBudget;
+    private final SlowClientBudget slowClientBudget;
+    private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
+    /** connection.start as last built, and the broker capabilities it was built from. */
+    private volatile StartFor start = new StartFor(null, startMethod(null));
+
+    private record StartFor(FieldTable brokerCapabilities, ConnectionMethod.Start start) {}
+
+    public Clients(ProxyConfig config, EngineStats stats, CredentialKeyer keyer, ChannelReusePolicy policy,
+            Broker broker, UpstreamPools pools, LoginProofs logins, ClientAdmission admission) {
+        this.config = config;
+        this.stats = stats;
+        this.keyer = keyer;
+        this.policy = policy;
+        this.broker = broker;
+        this.pools = pools;
+        this.logins = logins;
+        this.exchangeTypes = new ExchangeTypeProbe(broker);
+        this.admission = admission;
+        this.messageBudget = new MessageBudget(config.messageBuffer(), stats);
+        this.slowClientBudget = new SlowClientBudget(config.slowClientBufferTotal(), stats);
+    }
+
+    /** A session for a client the transport accepted, registered until it closes; on the connection's loop. */
+    public ClientSession accept(Connection connection) {
+        ClientSession session = new ClientSession(this, connection, admission.admit());
+        sessions.add(session);
+        return session;
+    }
+
+    void closed(ClientSession session) {
+        sessions.remove(session);
+    }
+
+    /** The sessions connected now (a live view). */
+    public Set<ClientSession> sessions() {
+        return Collections.unmodifiableSet(sessions);
+    }
+
+    ProxyConfig config() {
+        return config;
+    }
+
+    EngineStats stats() {
+        return stats;
+    }
+
+    CredentialKeyer keyer() {
+        return keyer;
+    }
+
+    ChannelReusePolicy policy() {
+        return policy;
+    }
+
+    UpstreamPools pools() {
+        return pools;
+    }
+
+    LoginProofs logins() {
+        return logins;
+    }
+
+    ExchangeTypeProbe exchangeTypes() {
+        return exchangeTypes;
+    }
+
+    public ClientAdmission admission() {
+        return admission;
+    }
+
+    MessageBudget messageBudget() {
+        return messageBudget;
+    }
+
+    SlowClientBudget slowClientBudget() {
+        return slowClientBudget;
+    }
+
+    /** connection.start: Warren's properties, with the capabilities the broker really has (learned upstream). */
+    ConnectionMethod.Start connectionStart() {
+        FieldTable capabilities = broker.capabilities();
+        StartFor current = start;
+        if (current.brokerCapabilities() != capabilities) {
+            current = new StartFor(capabilities, startMethod(capabilities));
+            start = current;
+        }
+        return current.start();
+    }
+
+    private static ConnectionMethod.Start startMethod(FieldTable brokerCapabilities) {
+        return new ConnectionMethod.Start(0, 9, PeerProperties.asServer(brokerCapabilities),
+                LongString.of(Sasl.MECHANISMS), LongString.of("en_US"));
+    }
+}

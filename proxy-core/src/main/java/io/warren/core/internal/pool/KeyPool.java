@@ -1,0 +1,368 @@
+package io.warren.core.internal.pool;
+
+import io.warren.api.KeyedCredentials;
+import io.warren.api.PoolKey;
+import io.warren.api.transport.EventLoop;
+import io.warren.codec.ReplyCode;
+import io.warren.core.internal.limits.Backoff;
+import io.warren.core.internal.upstream.Broker;
+import io.warren.core.internal.upstream.ChannelOwner;
+import io.warren.core.internal.upstream.Scrubber;
+import io.warren.core.internal.upstream.UpstreamChannel;
+import io.warren.core.internal.upstream.UpstreamConnection;
+import io.warren.core.internal.upstream.UpstreamError;
+import io.warren.core.internal.upstream.UpstreamPool;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The upstream connections of one pool key, its idle channels (held by the {@link Scrubber}s that returned them), and
+ * the clients waiting for a connection or a channel.
+ *
+ * <p>Lock: {@code this} guards every field; it may be held while taking an upstream connection's slot-table lock,
+ * never the other way round. Replies to clients are always handed to their loops, never run under the lock.
+ */
+final class KeyPool implements UpstreamPool {
+    private static final Logger log = LoggerFactory.getLogger(KeyPool.class);
+
+    private final Broker broker;
+    private final UpstreamPools pools;
+    private final KeyedCredentials keyed;
+    private final List<UpstreamConnection> connections = new ArrayList<>(2);
+    private final List<Waiter<UpstreamConnection>> authWaiters = new ArrayList<>();
+    private final ArrayDeque<Waiter<UpstreamChannel>> channelWaiters = new ArrayDeque<>();
+    /** Scrubbed channels ready to lend, most recently returned last (lent first: keeps few channels warm). */
+    private final ArrayDeque<Scrubber> idlePlain = new ArrayDeque<>();
+    private final ArrayDeque<Scrubber> idleConfirm = new ArrayDeque<>();
+    /** Channels being scrubbed right now: one of them is usually about to come back. */
+    private final Set<Scrubber> scrubbing = new HashSet<>();
+    /** Clients that asked for a channel while none was idle but some were being scrubbed. */
+    private final ArrayDeque<ScrubWait> scrubWaiters = new ArrayDeque<>();
+    private final Backoff<UpstreamError> backoff = new Backoff<>();
+    private int clients;
+
+    KeyPool(Broker broker, UpstreamPools pools, KeyedCredentials keyed) {
+        this.broker = broker;
+        this.pools = pools;
+        this.keyed = keyed;
+    }
+
+    /**
+     * Finds an upstream connection for a client whose login is already proven. {@code parked} is the connection that
+     * proved the login, if this client dialed one: it joins the pool unless a connection is already open.
+     */
+    synchronized void authenticate(Waiter<UpstreamConnection> waiter, String connectionName,
+            UpstreamConnection parked) {
+        long now = System.nanoTime();
+        for (UpstreamConnection c : connections) {
+            if (c.state() == UpstreamConnection.State.READY) {
+                clients++;
+                c.addMember(waiter.requester());
+                waiter.ok(c);
+                if (parked != null) {
+                    parked.abandon();
+                }
+                return;
+            }
+        }
+        if (parked != null) {
+            connections.add(parked);
+            authWaiters.add(waiter);
+            parked.adopt(this, keyed);
+            return;
+        }
+        if (backoff.waiting(now)) {
+            // The broker failed us moments ago: answer at once instead of storming it (DESIGN.md invariant 7).
+            waiter.failed(backoff.lastFailure().backingOff(backoff.nanosLeft(now)));
+            return;
+        }
+        authWaiters.add(waiter);
+        if (!hasConnecting()) {
+            dial(waiter.requester().loop(), connectionName, waiter.loginKey());
+        }
+    }
+
+    /** A channel on a connection with room, preferring the client's own; null when all are full. */
+    synchronized UpstreamChannel allocate(UpstreamConnection preferred, ChannelOwner owner, boolean internal) {
+        if (!internal) {
+            UpstreamChannel lent = lend(idlePlain, owner);
+            if (lent != null) {
+                return lent;
+            }
+        }
+        if (preferred != null && connections.contains(preferred)) {
+            UpstreamChannel channel = preferred.allocate(owner);
+            if (channel != null) {
+                return channel;
+            }
+        }
+        for (UpstreamConnection c : connections) {
+            if (c != preferred) {
+                UpstreamChannel channel = c.allocate(owner);
+                if (channel != null) {
+                    return channel;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Waits for a channel on a new connection (all current ones are full). */
+    synchronized void awaitChannel(Waiter<UpstreamChannel> waiter) {
+        channelWaiters.add(waiter);
+        if (!hasConnecting()) {
+            dial(waiter.requester().loop(), null, waiter.loginKey());
+        }
+    }
+
+    /** A scrubbed plain channel, or null when none is idle. */
+    synchronized UpstreamChannel lendIdle(ChannelOwner owner) {
+        return lend(idlePlain, owner);
+    }
+
+    /**
+     * Registers a client to be handed the next plain channel whose scrub completes; null when no scrub is under way
+     * (then the caller opens a new channel at once).
+     */
+    synchronized ScrubWait awaitScrub(ChannelOwner owner, Reply<UpstreamChannel> reply) {
+        if (scrubbing.isEmpty()) {
+            return null;
+        }
+        ScrubWait w = new ScrubWait(owner, reply);
+        scrubWaiters.add(w);
+        return w;
+    }
+
+    /** Gives up waiting; true if the waiter had not been served (the caller then opens a channel itself). */
+    synchronized boolean cancelScrubWait(ScrubWait w) {
+        scrubWaiters.remove(w);
+        return w.take();
+    }
+
+    @Override
+    public synchronized void scrubStarted(Scrubber s) {
+        scrubbing.add(s);
+    }
+
+    @Override
+    public synchronized void scrubEnded(Scrubber s) {
+        scrubbing.remove(s);
+    }
+
+    /** Lends a scrubbed confirm-mode channel to a client that asked for confirm.select; null if none. */
+    synchronized UpstreamChannel lendConfirmChannel(ChannelOwner owner) {
+        return lend(idleConfirm, owner);
+    }
+
+    private UpstreamChannel lend(ArrayDeque<Scrubber> idle, ChannelOwner owner) {
+        Scrubber s;
+        while ((s = idle.pollLast()) != null) {
+            broker.stats().idleChannelUnpooled();
+            if (s.channel().connection().lend(s, owner)) {
+                return s.channel();
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public synchronized boolean offerIdle(Scrubber s) {
+        scrubbing.remove(s);
+        UpstreamChannel channel = s.channel();
+        UpstreamConnection c = channel.connection();
+        if (!channel.confirmMode() && c.state() == UpstreamConnection.State.READY) {
+            ScrubWait w;
+            while ((w = scrubWaiters.poll()) != null) {
+                if (!c.lend(s, w.owner)) {
+                    scrubWaiters.addFirst(w);
+                    break;
+                }
+                w.take();
+                Reply.ok(w.owner, w.reply, channel);
+                return true;
+            }
+        }
+        if (idlePlain.size() + idleConfirm.size() >= broker.config().maxIdleChannelsPerKey()
+                || c.state() != UpstreamConnection.State.READY || !connections.contains(c)) {
+            return false;
+        }
+        channel.idleSince(System.nanoTime());
+        (channel.confirmMode() ? idleConfirm : idlePlain).addLast(s);
+        broker.stats().idleChannelPooled();
+        return true;
+    }
+
+    @Override
+    public synchronized List<Scrubber> expireIdle(UpstreamConnection c, long now) {
+        long timeout = broker.config().idleChannelTimeout().toNanos();
+        List<Scrubber> expired = new ArrayList<>(0);
+        for (ArrayDeque<Scrubber> idle : List.of(idlePlain, idleConfirm)) {
+            idle.removeIf(s -> {
+                boolean old = s.channel().connection() == c && now - s.channel().idleSinceNanos() >= timeout;
+                if (old) {
+                    expired.add(s);
+                    broker.stats().idleChannelUnpooled();
+                }
+                return old;
+            });
+        }
+        return expired;
+    }
+
+    synchronized int idleChannels() {
+        return idlePlain.size() + idleConfirm.size();
+    }
+
+    synchronized void cancelWaits(ChannelOwner owner) {
+        authWaiters.removeIf(w -> w.requester() == owner);
+        channelWaiters.removeIf(w -> w.requester() == owner);
+    }
+
+    synchronized void clientGone(ChannelOwner owner) {
+        clients = Math.max(0, clients - 1);
+        for (UpstreamConnection c : connections) {
+            c.removeMember(owner);
+        }
+    }
+
+    /** A client moved to another key (connection.update-secret): it no longer counts here; its channels stay. */
+    synchronized void clientLeft() {
+        clients = Math.max(0, clients - 1);
+    }
+
+    /** A client that had moved to another key is gone: it no longer hears from this key's connections. */
+    synchronized void forgetMember(ChannelOwner owner) {
+        for (UpstreamConnection c : connections) {
+            c.removeMember(owner);
+        }
+    }
+
+    @Override
+    public synchronized void connectionReady(UpstreamConnection c) {
+        backoff.succeeded();
+        for (Waiter<UpstreamConnection> w : authWaiters) {
+            clients++;
+            c.addMember(w.requester());
+            w.ok(c);
+        }
+        authWaiters.clear();
+        for (Iterator<Waiter<UpstreamChannel>> it = channelWaiters.iterator(); it.hasNext(); ) {
+            Waiter<UpstreamChannel> w = it.next();
+            UpstreamChannel channel = c.allocate(w.requester());
+            if (channel == null) {
+                break;
+            }
+            it.remove();
+            w.ok(channel);
+        }
+        if (!channelWaiters.isEmpty()) {
+            Waiter<UpstreamChannel> first = channelWaiters.peek();
+            dial(first.requester().loop(), null, first.loginKey());
+        }
+    }
+
+    @Override
+    public synchronized void connectionFailed(UpstreamConnection c, UpstreamError error, boolean wasReady) {
+        connections.remove(c);
+        dropIdleOf(c);
+        scrubbing.removeIf(s -> s.channel().connection() == c);
+        if (!wasReady) {
+            backoff.failed(error, System.nanoTime());
+        }
+        if (hasConnecting()) {
+            return; // another attempt is under way; waiters stay
+        }
+        for (Waiter<UpstreamConnection> w : authWaiters) {
+            w.failed(error);
+        }
+        authWaiters.clear();
+        for (Waiter<UpstreamChannel> w : channelWaiters) {
+            w.failed(error);
+        }
+        channelWaiters.clear();
+        if (connections.isEmpty() && clients == 0 && !backoff.waiting(System.nanoTime())) {
+            // Kept while backing off: a fresh pool would dial at once, so every client would be an attempt.
+            pools.forget(keyed.key(), this);
+        }
+    }
+
+    @Override
+    public synchronized boolean mayCloseIdle(UpstreamConnection c, boolean idleExpired) {
+        // Only when a newer login of the same key superseded it (re-authentication), or when it has been idle long
+        // enough and is not the last one while this key has clients.
+        boolean superseded = false;
+        boolean another = false;
+        for (UpstreamConnection o : connections) {
+            if (o != c && o.state() == UpstreamConnection.State.READY) {
+                another = true;
+                superseded |= o.authenticatedNanos() > c.authenticatedNanos();
+            }
+        }
+        if (!superseded && !(idleExpired && (clients == 0 || another))) {
+            return false;
+        }
+        connections.remove(c);
+        if (connections.isEmpty() && clients == 0) {
+            pools.forget(keyed.key(), this);
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized void dropIdle(UpstreamConnection c) {
+        dropIdleOf(c);
+    }
+
+    private void dropIdleOf(UpstreamConnection c) {
+        for (ArrayDeque<Scrubber> idle : List.of(idlePlain, idleConfirm)) {
+            idle.removeIf(s -> {
+                if (s.channel().connection() == c) {
+                    broker.stats().idleChannelUnpooled();
+                    return true;
+                }
+                return false;
+            });
+        }
+    }
+
+    synchronized List<UpstreamConnection> connections() {
+        return List.copyOf(connections);
+    }
+
+    private boolean hasConnecting() {
+        for (UpstreamConnection c : connections) {
+            UpstreamConnection.State s = c.state();
+            if (s != UpstreamConnection.State.READY && s != UpstreamConnection.State.CLOSING
+                    && s != UpstreamConnection.State.CLOSED) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void dial(EventLoop loop, String connectionName, PoolKey loginKey) {
+        UpstreamConnection c = new UpstreamConnection(broker, this, keyed, loginKey, pools.logins(), loop,
+                connectionName);
+        connections.add(c);
+        log.debug("dialing upstream for {}", keyed.key());
+        c.start();
+    }
+
+    synchronized void closeAll() {
+        for (UpstreamConnection c : List.copyOf(connections)) {
+            c.closeGracefully();
+        }
+        connections.clear();
+        UpstreamError error = UpstreamError.of(ReplyCode.CONNECTION_FORCED, "proxy shutting down");
+        for (Waiter<UpstreamConnection> w : authWaiters) {
+            w.failed(error);
+        }
+        authWaiters.clear();
+    }
+}
