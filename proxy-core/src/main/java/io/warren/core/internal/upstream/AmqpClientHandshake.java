@@ -79,7 +79,8 @@ public final class AmqpClientHandshake {
             return List.of(new ConnectionMethod.CloseOk());
         }
         if (stage == Stage.AWAIT_START && method instanceof ConnectionMethod.Start start) {
-            if (!start.mechanisms().asString().contains("PLAIN")) {
+            // A space-separated list: AMQPLAIN contains the letters of PLAIN, and is not it.
+            if (!List.of(start.mechanisms().asString().trim().split(" +")).contains("PLAIN")) {
                 refuse(UpstreamError.of(ReplyCode.ACCESS_REFUSED, "upstream does not offer SASL PLAIN (offers "
                         + start.mechanisms().asString() + ")"));
                 return List.of();
