@@ -14,8 +14,9 @@ import io.warren.core.internal.limits.ClientAdmission;
 import io.warren.core.internal.pool.LoginProofs;
 import io.warren.core.internal.pool.UpstreamPools;
 import io.warren.core.internal.stats.EngineStats;
-import io.warren.core.internal.upstream.Broker;
+import io.warren.core.internal.upstream.Cluster;
 import io.warren.core.internal.wire.PeerProperties;
+import io.warren.core.stats.NodeStatus;
 import io.warren.core.stats.ProxyStats;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -42,6 +43,7 @@ public final class WarrenProxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WarrenProxy.class);
 
     private final EngineStats stats;
+    private final Cluster cluster;
     private final UpstreamPools pools;
     private final Clients clients;
     private final NetworkRuntime runtime;
@@ -49,9 +51,10 @@ public final class WarrenProxy implements AutoCloseable {
     private final Listener tlsListener;
     private volatile boolean closed;
 
-    private WarrenProxy(EngineStats stats, UpstreamPools pools, Clients clients, NetworkRuntime runtime,
-            Listener listener, Listener tlsListener) {
+    private WarrenProxy(EngineStats stats, Cluster cluster, UpstreamPools pools, Clients clients,
+            NetworkRuntime runtime, Listener listener, Listener tlsListener) {
         this.stats = stats;
+        this.cluster = cluster;
         this.pools = pools;
         this.clients = clients;
         this.runtime = runtime;
@@ -70,12 +73,13 @@ public final class WarrenProxy implements AutoCloseable {
         try {
             // Built bottom up: each layer gets the ones below it, and none a higher one.
             EngineStats stats = new EngineStats();
-            Broker broker = new Broker(config, runtime, stats);
-            LoginProofs logins = new LoginProofs(broker);
-            UpstreamPools pools = new UpstreamPools(broker, logins);
+            Cluster cluster = new Cluster(config, runtime, stats);
+            cluster.start();
+            LoginProofs logins = new LoginProofs(cluster);
+            UpstreamPools pools = new UpstreamPools(cluster, logins);
             ClientAdmission admission = ClientAdmission.forThisProcess(config.maxConnections(),
                     stats::upstreamConnections);
-            Clients clients = new Clients(config, stats, keyer, policy, broker, pools, logins, admission);
+            Clients clients = new Clients(config, stats, keyer, policy, cluster, pools, logins, admission);
             NetworkRuntime.HandlerFactory sessions = clients::accept;
             Listener listener = config.plainListener() ? runtime.listen(config.listen(), sessions) : null;
             Listener tlsListener = null;
@@ -98,10 +102,11 @@ public final class WarrenProxy implements AutoCloseable {
                         + (config.tlsListenSettings().get().clientCertificateRequired()
                                 ? ", client certificates required" : "") + ")");
             }
-            log.info("Warren {} listening on {} for upstream {}://{}:{} (transport {}, keyer {}, reuse policy {})",
+            log.info("Warren {} listening on {} for upstream {} {} {} (transport {}, keyer {}, reuse policy {})",
                     PeerProperties.VERSION, String.join(" and ", where),
-                    config.upstreamTls().isPresent() ? "amqps" : "amqp", config.upstream().getHostString(),
-                    config.upstream().getPort(), transport.name(), keyer.name(), policy.name());
+                    config.upstreamTls().isPresent() ? "amqps" : "amqp",
+                    config.upstreams().size() == 1 ? "node" : config.upstreams().size() + " nodes", cluster.describe(),
+                    transport.name(), keyer.name(), policy.name());
             log.info(admission.describe());
             log.info("Slow clients: up to {} bytes buffered for one (slow-client-buffer), {} for all together"
                     + " (slow-client-buffer-total; max heap {} bytes)", config.slowClientBuffer(),
@@ -118,7 +123,7 @@ public final class WarrenProxy implements AutoCloseable {
                         String.join(", ", tls.protocols()),
                         tls.certificateFile() == null ? "" : ", client certificate " + tls.certificateFile());
             }
-            return new WarrenProxy(stats, pools, clients, runtime, listener, tlsListener);
+            return new WarrenProxy(stats, cluster, pools, clients, runtime, listener, tlsListener);
         } catch (IOException | RuntimeException e) {
             runtime.close();
             throw e;
@@ -164,6 +169,19 @@ public final class WarrenProxy implements AutoCloseable {
 
     public ProxyStats stats() {
         return stats;
+    }
+
+    /**
+     * Waits, at most {@code timeout}, until Warren knows whether each upstream node is up: it checks every node once
+     * at start (until then a node counts as up).
+     */
+    public void awaitNodesChecked(Duration timeout) throws InterruptedException {
+        cluster.awaitChecked(timeout);
+    }
+
+    /** The upstream nodes and their health, in configuration order. */
+    public List<NodeStatus> nodes() {
+        return cluster.status();
     }
 
     /** Clients connected now. */

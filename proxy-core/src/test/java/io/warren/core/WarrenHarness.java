@@ -10,6 +10,7 @@ import io.warren.core.config.ProxyConfig;
 import io.warren.testsupport.RabbitBroker;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
@@ -49,6 +50,11 @@ final class WarrenHarness implements AutoCloseable {
         WarrenProxy proxy = WarrenProxy.start(config, Providers.load(Transport.class, "nio", cl),
                 TransportSettings.defaults(), Providers.load(CredentialKeyer.class, "credentials", cl),
                 Providers.load(ChannelReusePolicy.class, policyName, cl));
+        try {
+            proxy.awaitNodesChecked(Duration.ofSeconds(10)); // its check of the upstream at start is done
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return new WarrenHarness(broker, proxy);
     }
 

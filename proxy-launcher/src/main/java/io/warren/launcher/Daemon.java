@@ -59,9 +59,11 @@ final class Daemon {
     /** Runs until a signal (or, with {@code exitAfterStart}, until everything has started); returns the exit code. */
     int run(boolean exitAfterStart) throws StartupException {
         Logger log = LoggerFactory.getLogger(Daemon.class);
-        if (!config.upstreamUrl().ignoredParts().isEmpty()) {
-            log.warn("The upstream URL's {} is ignored: each client's own credentials and virtual host are used"
-                    + " upstream", config.upstreamUrl().ignoredParts());
+        for (UpstreamUrl url : config.upstreamUrls().urls()) {
+            if (!url.ignoredParts().isEmpty()) {
+                log.warn("The {} of upstream URL {} is ignored: each client's own credentials and virtual host are"
+                        + " used upstream", url.ignoredParts(), url.masked());
+            }
         }
         for (String warning : config.tlsWarnings()) {
             log.warn("TLS: {}", warning);
@@ -94,7 +96,7 @@ final class Daemon {
             throw new StartupException("cannot listen for HTTP on "
                     + config.http().map(Values::formatAddress).orElse("?") + ": " + e.getMessage());
         }
-        log.info("Upstream broker {}; HTTP {}; drain timeout {}", config.upstreamUrl().masked(),
+        log.info("Upstream {}; HTTP {}; drain timeout {}", config.upstreamUrls().masked(),
                 http.address().map(a -> "on " + Values.formatAddress(a) + " (/healthz /readyz /metrics)")
                         .orElse("off"),
                 Values.formatDuration(config.drainTimeout()));

@@ -7,6 +7,7 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.warren.core.WarrenProxy;
+import io.warren.core.stats.NodeStatus;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,14 +15,15 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * The operator's HTTP endpoints, on the JDK's built-in server:
  * <ul>
  *   <li>{@code /healthz}: 200 while the process runs;</li>
- *   <li>{@code /readyz}: 200 while Warren accepts clients and an upstream connection can be had (one is open, or
- *       the broker answers the AMQP protocol header), 503 otherwise, with the reason;</li>
+ *   <li>{@code /readyz}: 200 while Warren accepts clients and at least one upstream node is up, 503 otherwise;
+ *       the body says why and lists each node's state;</li>
  *   <li>{@code /metrics}: Prometheus text format, {@link WarrenMetrics} plus the JVM's.</li>
  * </ul>
  * With {@code http = off} nothing listens and every method is a no-op. What a client can hold is bounded: at most
@@ -32,6 +34,8 @@ final class HttpEndpoints {
     /** Probes and a scraper or two; well inside the descriptors ClientAdmission keeps free beside clients. */
     static final int MAX_CONNECTIONS = 16;
     static final Duration EXCHANGE_DEADLINE = Duration.ofSeconds(10);
+    /** How long /readyz waits for the first check of the upstream nodes, right after start. */
+    private static final Duration NODE_CHECK_WAIT = Duration.ofSeconds(3);
     /** The JDK server's own limit; read once, when the first server is made. An operator's -D wins. */
     private static final String MAX_CONNECTIONS_PROPERTY = "jdk.httpserver.maxConnections";
 
@@ -39,33 +43,29 @@ final class HttpEndpoints {
     private final DeadlineExecutor executor;
     private final PrometheusRegistry registry;
     private final WarrenProxy proxy;
-    private final UpstreamProbe probe;
     private volatile boolean accepting = true;
 
-    private HttpEndpoints(HttpServer server, DeadlineExecutor executor, PrometheusRegistry registry, WarrenProxy proxy,
-            UpstreamProbe probe) {
+    private HttpEndpoints(HttpServer server, DeadlineExecutor executor, PrometheusRegistry registry,
+            WarrenProxy proxy) {
         this.server = server;
         this.executor = executor;
         this.registry = registry;
         this.proxy = proxy;
-        this.probe = probe;
     }
 
     static HttpEndpoints start(LauncherConfig config, WarrenProxy proxy, Daemon.Plugins plugins) throws IOException {
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new WarrenMetrics(proxy, plugins));
         JvmMetrics.builder().register(registry);
-        UpstreamProbe probe = new UpstreamProbe(config.proxy().upstream(), 2000,
-                config.proxy().upstreamTls().orElse(null));
         if (config.http().isEmpty()) {
-            return new HttpEndpoints(null, null, registry, proxy, probe);
+            return new HttpEndpoints(null, null, registry, proxy);
         }
         if (System.getProperty(MAX_CONNECTIONS_PROPERTY) == null) {
             System.setProperty(MAX_CONNECTIONS_PROPERTY, Integer.toString(MAX_CONNECTIONS));
         }
         HttpServer server = HttpServer.create(config.http().get(), 16);
         DeadlineExecutor executor = new DeadlineExecutor("warren-http", MAX_CONNECTIONS, EXCHANGE_DEADLINE);
-        HttpEndpoints endpoints = new HttpEndpoints(server, executor, registry, proxy, probe);
+        HttpEndpoints endpoints = new HttpEndpoints(server, executor, registry, proxy);
         server.setExecutor(executor);
         server.createContext("/healthz", ex -> respond(ex, 200, "ok\n"));
         server.createContext("/readyz", endpoints::ready);
@@ -80,18 +80,24 @@ final class HttpEndpoints {
     }
 
     private void ready(HttpExchange ex) throws IOException {
-        String problem;
-        if (!accepting) {
-            problem = "draining: no longer accepting clients";
-        } else if (proxy.stats().upstreamConnections() > 0) {
-            problem = null;
-        } else {
-            problem = probe.problem();
+        try {
+            proxy.awaitNodesChecked(NODE_CHECK_WAIT); // right after start, the check of each node is under way
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the exchange deadline: answer with what is known
         }
-        if (problem == null) {
-            respond(ex, 200, "ready\n");
+        List<NodeStatus> nodes = proxy.nodes();
+        StringBuilder states = new StringBuilder();
+        for (NodeStatus n : nodes) {
+            states.append("node ").append(n.name()).append(": ").append(n.state()).append(" since ")
+                    .append(n.since()).append(" (").append(n.reason()).append("), ").append(n.connections())
+                    .append(n.connections() == 1 ? " connection\n" : " connections\n");
+        }
+        if (!accepting) {
+            respond(ex, 503, "not ready: draining: no longer accepting clients\n" + states);
+        } else if (nodes.stream().anyMatch(NodeStatus::up)) {
+            respond(ex, 200, "ready\n" + states);
         } else {
-            respond(ex, 503, "not ready: " + problem + "\n");
+            respond(ex, 503, "not ready: no upstream node is up\n" + states);
         }
     }
 

@@ -6,6 +6,7 @@ import io.warren.api.transport.TlsConfigException;
 import io.warren.api.transport.TlsServerSettings;
 import io.warren.api.transport.TransportSettings;
 import io.warren.core.config.ProxyConfig;
+import io.warren.core.config.UpstreamNode;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,7 +29,7 @@ import java.util.Set;
 record LauncherConfig(
         ProxyConfig proxy,
         TransportSettings transportSettings,
-        UpstreamUrl upstreamUrl,
+        UpstreamUrls upstreamUrls,
         Optional<InetSocketAddress> http,
         String logLevel,
         String logFormat,
@@ -43,12 +44,13 @@ record LauncherConfig(
     static final Set<String> LOG_FORMATS = Set.of("text", "json");
 
     static LauncherConfig from(Settings s) throws ConfigException {
-        Settings.Value upstreamValue = s.require(Setting.UPSTREAM, "give UPSTREAM_URL (amqp://host[:port]) as an"
-                + " argument, or set WARREN_UPSTREAM or 'upstream' in the config file");
-        UpstreamUrl url = parse(Setting.UPSTREAM, upstreamValue, UpstreamUrl::parse);
-        InetSocketAddress upstream = parse(Setting.UPSTREAM, upstreamValue, t -> url.address());
+        Settings.Value upstreamValue = s.require(Setting.UPSTREAM, "give UPSTREAM_URL (amqp://host[:port], or a"
+                + " comma-separated list of a cluster's nodes) as an argument, or set WARREN_UPSTREAM or 'upstream' in"
+                + " the config file");
+        UpstreamUrls urls = parse(Setting.UPSTREAM, upstreamValue, UpstreamUrls::parse);
+        List<UpstreamNode> upstreams = parse(Setting.UPSTREAM, upstreamValue, t -> urls.resolve());
         List<String> tlsWarnings = new ArrayList<>();
-        TlsClientSettings upstreamTls = upstreamTls(s, url, tlsWarnings);
+        TlsClientSettings upstreamTls = upstreamTls(s, urls, tlsWarnings);
         boolean noPlain = parse(s, Setting.NO_PLAIN_LISTENER, Values::parseBoolean);
         Optional<InetSocketAddress> tlsListen = file(s, Setting.TLS_LISTEN).isEmpty() ? Optional.empty()
                 : Optional.of(parse(s, Setting.TLS_LISTEN,
@@ -58,7 +60,9 @@ record LauncherConfig(
             throw bad(s, Setting.NO_PLAIN_LISTENER, "turns off the only listener; also give --tls-listen");
         }
 
-        ProxyConfig.Builder b = ProxyConfig.builder(upstream)
+        ProxyConfig.Builder b = ProxyConfig.builder(upstreams)
+                .upstreamHold(parse(s, Setting.UPSTREAM_HOLD, Values::parseDuration))
+                .maxHeldClients(parse(s, Setting.MAX_HELD_CLIENTS, Values::parseInt))
                 .listen(parse(s, Setting.LISTEN, Values::parseAddress))
                 .handshakeTimeout(parse(s, Setting.HANDSHAKE_TIMEOUT, Values::parseDuration))
                 .clientHeartbeat(parse(s, Setting.HEARTBEAT, Values::parseDuration))
@@ -116,7 +120,7 @@ record LauncherConfig(
         }
         Duration drain = parse(s, Setting.DRAIN_TIMEOUT, Values::parseDuration);
 
-        return new LauncherConfig(proxy, transport, url, http, level, format, name(s, Setting.TRANSPORT),
+        return new LauncherConfig(proxy, transport, urls, http, level, format, name(s, Setting.TRANSPORT),
                 name(s, Setting.CREDENTIAL_KEYER), name(s, Setting.REUSE_POLICY), drain, s, List.copyOf(tlsWarnings));
     }
 
@@ -126,13 +130,13 @@ record LauncherConfig(
             Setting.TLS_CLIENT_CA);
 
     /** The upstream's TLS settings, checked (files read, key matched): null for an amqp:// upstream. */
-    private static TlsClientSettings upstreamTls(Settings s, UpstreamUrl url, List<String> warnings)
+    private static TlsClientSettings upstreamTls(Settings s, UpstreamUrls urls, List<String> warnings)
             throws ConfigException {
         boolean insecure = parse(s, Setting.UPSTREAM_INSECURE_SKIP_VERIFY, Values::parseBoolean);
-        if (!url.tls()) {
+        if (!urls.tls()) {
             for (Setting setting : UPSTREAM_TLS) {
                 if (setting == Setting.UPSTREAM_INSECURE_SKIP_VERIFY ? insecure : file(s, setting).isPresent()) {
-                    throw bad(s, setting, "only applies to an amqps:// upstream, but the upstream is " + url.masked());
+                    throw bad(s, setting, "only applies to an amqps:// upstream, but the upstream is " + urls.masked());
                 }
             }
             return null;
@@ -145,7 +149,8 @@ record LauncherConfig(
         if (key.isPresent() && cert.isEmpty()) {
             throw bad(s, Setting.UPSTREAM_KEY, "needs --upstream-cert (the key's certificate) too");
         }
-        TlsClientSettings tls = new TlsClientSettings(url.host(), file(s, Setting.UPSTREAM_CA).orElse(null),
+        // A single broker's host is the server name; with several nodes, each node's host is (the engine's rule).
+        TlsClientSettings tls = new TlsClientSettings(urls.first().host(), file(s, Setting.UPSTREAM_CA).orElse(null),
                 cert.orElse(null), key.orElse(null), insecure, TlsClientSettings.SUPPORTED_PROTOCOLS);
         try {
             PemTls.clientContext(tls);
@@ -254,9 +259,13 @@ record LauncherConfig(
         out.append("# effective configuration (precedence: command line > environment > file > default)\n");
         for (Setting setting : Setting.values()) {
             Settings.Value v = settings.get(setting).orElse(new Settings.Value("", "unset"));
-            String shown = setting == Setting.UPSTREAM ? upstreamUrl.masked() : v.text().strip();
+            String shown = setting == Setting.UPSTREAM ? upstreamUrls.masked() : v.text().strip();
             out.append(String.format(Locale.ROOT, "%-29s = %-28s # %s%n", setting.key(), shown, v.source()));
         }
+        List<UpstreamNode> nodes = proxy.upstreams();
+        out.append("# upstream ").append(nodes.size() == 1 ? "node" : nodes.size() + " nodes").append(" ("
+                + (upstreamUrls.tls() ? "amqps" : "amqp") + "): ");
+        out.append(String.join(", ", nodes.stream().map(UpstreamNode::name).toList())).append('\n');
         for (String w : tlsWarnings) {
             out.append("# warning: ").append(w).append('\n');
         }

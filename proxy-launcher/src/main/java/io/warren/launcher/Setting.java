@@ -16,8 +16,14 @@ import java.util.function.Function;
  */
 enum Setting {
     UPSTREAM("upstream", "URL", "The broker: amqp://host[:port] (default port 5672), or amqps://host[:port] for TLS"
-            + " (default port 5671; certificate and host name verified). Credentials and virtual host come from each"
-            + " client; user:password in the URL is ignored and never printed.", null, null),
+            + " (default port 5671; certificate and host name verified); for a cluster, its nodes comma-separated"
+            + " (all amqp or all amqps; a host with several addresses is several nodes). Credentials and virtual host"
+            + " come from each client; user:password in the URL is ignored and never printed.", null, null),
+    UPSTREAM_HOLD("upstream-hold", "DURATION", "While no upstream node is up, how long a client in the handshake"
+            + " waits for one to come back before it is answered 320 CONNECTION_FORCED (0: not at all).",
+            "upstreamHold", c -> Values.formatDuration(c.upstreamHold())),
+    MAX_HELD_CLIENTS("max-held-clients", "N", "Most clients waiting for an upstream node at once (upstream-hold);"
+            + " beyond it clients get the 320 at once.", "maxHeldClients", c -> Integer.toString(c.maxHeldClients())),
     UPSTREAM_CA("upstream-ca", "FILE", "amqps upstream: PEM bundle of the CAs trusted for the broker's certificate"
             + " (default: the JDK's trust store).", null, null),
     UPSTREAM_CERT("upstream-cert", "FILE", "amqps upstream: PEM client certificate chain, for brokers that require"

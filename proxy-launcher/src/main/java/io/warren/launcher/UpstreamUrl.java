@@ -1,6 +1,5 @@
 package io.warren.launcher;
 
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Locale;
@@ -40,6 +39,9 @@ record UpstreamUrl(String host, int port, boolean tls, String masked, String ign
         }
         boolean tls = scheme.equals("amqps");
         int port = uri.getPort() < 0 ? (tls ? 5671 : 5672) : uri.getPort();
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " is out of range 1..65535");
+        }
         String user = uri.getRawUserInfo();
         String maskedUser = "";
         StringBuilder ignored = new StringBuilder();
@@ -55,10 +57,6 @@ record UpstreamUrl(String host, int port, boolean tls, String masked, String ign
         String shownHost = host.contains(":") ? "[" + host + "]" : host;
         String masked = scheme + "://" + maskedUser + shownHost + ":" + port + path;
         return new UpstreamUrl(host, port, tls, masked, ignored.toString());
-    }
-
-    InetSocketAddress address() {
-        return Values.resolve(host, port, masked);
     }
 
     @Override

@@ -16,8 +16,9 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.warren.api.transport.TlsHandshakeOutcome;
 import io.warren.api.transport.TlsSide;
 import io.warren.api.transport.TlsStats;
-import io.warren.core.stats.ProxyStats;
 import io.warren.core.WarrenProxy;
+import io.warren.core.stats.NodeStatus;
+import io.warren.core.stats.ProxyStats;
 import io.warren.core.stats.ProxyStats.Direction;
 import io.warren.core.stats.ProxyStats.Peer;
 import java.time.Instant;
@@ -33,12 +34,14 @@ import java.util.Optional;
  * no Prometheus types). Counter names are given without {@code _total}; the text format adds it.
  */
 final class WarrenMetrics implements MultiCollector {
+    private final WarrenProxy proxy;
     private final ProxyStats stats;
     private final TlsStats tls;
     private final Optional<Instant> certificateNotAfter;
     private final Labels info;
 
     WarrenMetrics(WarrenProxy proxy, Daemon.Plugins plugins) {
+        this.proxy = proxy;
         this.stats = proxy.stats();
         this.tls = proxy.tlsStats();
         this.certificateNotAfter = proxy.tlsCertificateNotAfter();
@@ -62,6 +65,9 @@ final class WarrenMetrics implements MultiCollector {
         out.add(labelled(counterBuilder("warren_upstream_disconnects", "Upstream connections that ended, by how"),
                 "outcome", Map.of("orderly", stats.upstreamDisconnectsOrderly(),
                         "failed", stats.upstreamDisconnectsFailed())));
+        out.addAll(nodes());
+        out.add(gauge("warren_held_clients", "Clients in the handshake waiting for an upstream node to come up"
+                + " (upstream-hold)", stats.heldClients()));
         out.add(gauge("warren_upstream_channels", "Upstream channels allocated now", stats.upstreamChannels()));
         out.add(counter("warren_upstream_channels_opened", "Upstream channels opened (channel.open sent to the"
                 + " broker) since start", stats.upstreamChannelsOpenedTotal()));
@@ -122,6 +128,26 @@ final class WarrenMetrics implements MultiCollector {
                 .labels(Labels.of("reply_code", Integer.toString(code))).value(n).build()));
         out.add(violations.build());
         return new MetricSnapshots(out);
+    }
+
+    /** Per upstream node (label {@code node}): up or not, its connections, failed attempts, times it went down. */
+    private List<MetricSnapshot> nodes() {
+        GaugeSnapshot.Builder up = GaugeSnapshot.builder().name("warren_upstream_node_up")
+                .help("Whether the upstream node takes new connections (1) or is down or draining (0)");
+        GaugeSnapshot.Builder connections = GaugeSnapshot.builder().name("warren_upstream_node_connections")
+                .help("Upstream connections to the node now (connecting or open)");
+        CounterSnapshot.Builder failures = counterBuilder("warren_upstream_node_connect_failures",
+                "Connection attempts to the node that failed (clients' and background probes'), since start");
+        CounterSnapshot.Builder failovers = counterBuilder("warren_upstream_node_failovers",
+                "Times the node went down since start (its clients were closed, new ones went to other nodes)");
+        for (NodeStatus n : proxy.nodes()) {
+            Labels node = Labels.of("node", n.name());
+            up.dataPoint(GaugeDataPointSnapshot.builder().labels(node).value(n.up() ? 1 : 0).build());
+            connections.dataPoint(GaugeDataPointSnapshot.builder().labels(node).value(n.connections()).build());
+            failures.dataPoint(CounterDataPointSnapshot.builder().labels(node).value(n.connectFailures()).build());
+            failovers.dataPoint(CounterDataPointSnapshot.builder().labels(node).value(n.failovers()).build());
+        }
+        return List.of(up.build(), connections.build(), failures.build(), failovers.build());
     }
 
     private MetricSnapshot handshakeHistogram() {

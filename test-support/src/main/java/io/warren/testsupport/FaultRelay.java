@@ -111,6 +111,16 @@ public final class FaultRelay implements AutoCloseable {
         refusing = refuse;
     }
 
+    /**
+     * Forgets every connection accepted so far (links, accept times and count), so that a test counts only what comes
+     * after: e.g. the check Warren makes of each upstream node at start.
+     */
+    public void forgetConnections() {
+        links.clear();
+        acceptedAtNanos.clear();
+        accepted.set(0);
+    }
+
     /** Every connection relayed so far, in the order they were accepted (closed ones included). */
     public List<Link> links() {
         return List.copyOf(links);

@@ -4,6 +4,7 @@ import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsServerSettings;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -12,7 +13,7 @@ import java.util.Optional;
  * configuration file.
  *
  * @param listen where clients connect
- * @param upstream the broker's AMQP address
+ * @param upstreams the nodes of the upstream cluster (one for a single broker): same users, vhosts and TLS settings
  * @param handshakeTimeout how long a client may take from TCP connect to connection.open-ok
  * @param clientHeartbeat heartbeat interval offered to clients (zero disables)
  * @param upstreamHeartbeat heartbeat interval asked of the broker (zero disables)
@@ -41,7 +42,7 @@ import java.util.Optional;
  * @param scrubTimeout how long the scrub of a returned channel may wait for outstanding confirms and its barrier
  *     before the channel is closed instead of reused
  * @param upstreamTls TLS towards the broker (amqps), or empty for plain AMQP; its server name is the host checked
- *     against the broker's certificate and sent as SNI
+ *     against the broker's certificate and sent as SNI (with several nodes, each node's own host is)
  * @param plainListener whether clients may connect in plain AMQP on {@code listen}; false leaves only the TLS
  *     listener (which must then be configured)
  * @param tlsListen where clients connect over TLS (amqps), or empty for no TLS listener
@@ -58,10 +59,13 @@ import java.util.Optional;
  *     exact size); a client whose message does not fit waits, unread, until one completes. The builder's default,
  *     {@link #AUTO_SIZE}, is a quarter of the JVM's max heap. It also caps the message size: see
  *     {@link #effectiveMaxMessageSize()}
+ * @param upstreamHold how long a client in the handshake waits for an upstream node to come back when none is up,
+ *     before it is answered 320 CONNECTION_FORCED (zero: not at all)
+ * @param maxHeldClients most clients waiting for an upstream node at once; beyond it, clients get the 320 at once
  */
 public record ProxyConfig(
         InetSocketAddress listen,
-        InetSocketAddress upstream,
+        List<UpstreamNode> upstreams,
         Duration handshakeTimeout,
         Duration clientHeartbeat,
         Duration upstreamHeartbeat,
@@ -85,7 +89,9 @@ public record ProxyConfig(
         Optional<TlsServerSettings> tlsListenSettings,
         int maxConnections,
         long slowClientBufferTotal,
-        long messageBuffer) {
+        long messageBuffer,
+        Duration upstreamHold,
+        int maxHeldClients) {
 
     public static final int DEFAULT_PORT = 5673;
     /** The conventional amqps port, Warren's TLS listener's default. */
@@ -100,7 +106,17 @@ public record ProxyConfig(
 
     public ProxyConfig {
         Objects.requireNonNull(listen, "listen");
-        Objects.requireNonNull(upstream, "upstream");
+        upstreams = List.copyOf(Objects.requireNonNull(upstreams, "upstreams"));
+        if (upstreams.isEmpty()) {
+            throw new IllegalArgumentException("at least one upstream node is needed");
+        }
+        if (upstreams.stream().map(UpstreamNode::address).distinct().count() != upstreams.size()) {
+            throw new IllegalArgumentException("upstream nodes must be distinct: " + upstreams);
+        }
+        requireNotNegative("upstreamHold", upstreamHold);
+        if (maxHeldClients < 0) {
+            throw new IllegalArgumentException("maxHeldClients must not be negative, got " + maxHeldClients);
+        }
         requirePositive("handshakeTimeout", handshakeTimeout);
         requireNotNegative("clientHeartbeat", clientHeartbeat);
         requireNotNegative("upstreamHeartbeat", upstreamHeartbeat);
@@ -186,13 +202,24 @@ public record ProxyConfig(
         return builder(upstream).build();
     }
 
+    /** A builder for a single upstream broker. */
     public static Builder builder(InetSocketAddress upstream) {
-        return new Builder(upstream);
+        return new Builder(List.of(UpstreamNode.of(Objects.requireNonNull(upstream, "upstream"))));
+    }
+
+    /** A builder for the nodes of one upstream cluster. */
+    public static Builder builder(List<UpstreamNode> upstreams) {
+        return new Builder(upstreams);
+    }
+
+    /** The first upstream node's address: the broker's, when there is one. */
+    public InetSocketAddress firstUpstream() {
+        return upstreams.get(0).address();
     }
 
     /** A builder starting from this configuration. */
     public Builder toBuilder() {
-        Builder b = new Builder(upstream);
+        Builder b = new Builder(upstreams);
         b.listen = listen;
         b.handshakeTimeout = handshakeTimeout;
         b.clientHeartbeat = clientHeartbeat;
@@ -218,6 +245,8 @@ public record ProxyConfig(
         b.tlsListenSettings = tlsListenSettings;
         b.maxConnections = maxConnections;
         b.messageBuffer = messageBuffer;
+        b.upstreamHold = upstreamHold;
+        b.maxHeldClients = maxHeldClients;
         return b;
     }
 
@@ -243,7 +272,7 @@ public record ProxyConfig(
 
     /** Builds a {@link ProxyConfig}; every field starts at its default. Validation happens in {@link #build()}. */
     public static final class Builder {
-        private final InetSocketAddress upstream;
+        private List<UpstreamNode> upstreams;
         private InetSocketAddress listen = new InetSocketAddress("127.0.0.1", DEFAULT_PORT);
         private Duration handshakeTimeout = Duration.ofSeconds(10);
         private Duration clientHeartbeat = Duration.ofSeconds(60);
@@ -271,9 +300,28 @@ public record ProxyConfig(
         // 10,000 and more; a fixed cap would refuse them by surprise.
         private int maxConnections = 0;
         private long messageBuffer = AUTO_SIZE;
+        // Below the read timeouts of common client libraries (php-amqplib's 3 s read_write_timeout among them), so
+        // a held client still gets Warren's 320 rather than its own timeout: docs/architecture.md lists them.
+        private Duration upstreamHold = Duration.ofSeconds(2);
+        private int maxHeldClients = 1000;
 
-        private Builder(InetSocketAddress upstream) {
-            this.upstream = Objects.requireNonNull(upstream, "upstream");
+        private Builder(List<UpstreamNode> upstreams) {
+            this.upstreams = upstreams;
+        }
+
+        public Builder upstreams(List<UpstreamNode> v) {
+            upstreams = v;
+            return this;
+        }
+
+        public Builder upstreamHold(Duration v) {
+            upstreamHold = v;
+            return this;
+        }
+
+        public Builder maxHeldClients(int v) {
+            maxHeldClients = v;
+            return this;
         }
 
         public Builder listen(InetSocketAddress v) {
@@ -411,13 +459,14 @@ public record ProxyConfig(
 
         /** @throws IllegalArgumentException naming the first invalid field */
         public ProxyConfig build() {
-            return new ProxyConfig(listen, upstream, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
+            return new ProxyConfig(listen, upstreams, handshakeTimeout, clientHeartbeat, upstreamHeartbeat, frameMax,
                     clientChannelMax, maxUpstreamChannels, idleConnectionTimeout, reauthInterval, maxMessageSize,
                     upstreamConnectTimeout, maxIdleChannelsPerKey, idleChannelTimeout, scrubTimeout, scrubWait,
                     slowClientTimeout, slowClientStall, slowClientBuffer, upstreamTls, plainListener, tlsListen,
                     tlsListenSettings, maxConnections,
                     slowClientBufferTotal == AUTO_SIZE ? quarterOfHeap() : slowClientBufferTotal,
-                    messageBuffer == AUTO_SIZE ? defaultMessageBuffer() : messageBuffer);
+                    messageBuffer == AUTO_SIZE ? defaultMessageBuffer() : messageBuffer, upstreamHold,
+                    maxHeldClients);
         }
     }
 

@@ -134,4 +134,7 @@ public interface ProxyStats {
 
     /** The most bytes ever reserved by held messages at once, since start. */
     long peakMessageBufferBytes();
+
+    /** Clients in the handshake waiting for an upstream node to come up ({@code upstream-hold}). */
+    int heldClients();
 }

@@ -79,7 +79,7 @@ final class ChannelMethods {
             if (!declare.nowait()) {
                 link.pendingQueueDeclares.add(exclusive); // the name comes with declare-ok
             } else if (exclusive && !declare.queue().isEmpty()) {
-                session.channels.exclusiveQueueDeclared(declare.queue());
+                session.channels.exclusiveQueueDeclared(declare.queue(), link.upstream.connection());
             }
         } else if (method instanceof QueueMethod.Delete delete) {
             session.channels.queueDeleted(delete.queue());

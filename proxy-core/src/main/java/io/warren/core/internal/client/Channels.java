@@ -402,11 +402,11 @@ final class Channels {
 
     // ---------------------------------------------------------------- exclusive queues (DESIGN.md invariant 10)
 
-    void exclusiveQueueDeclared(String queue) {
+    void exclusiveQueueDeclared(String queue, UpstreamConnection on) {
         if (exclusive == null) {
             exclusive = new ExclusiveQueues();
         }
-        exclusive.declared(queue);
+        exclusive.declared(queue, on);
     }
 
     void queueDeleted(String queue) {

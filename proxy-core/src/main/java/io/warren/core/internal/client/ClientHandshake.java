@@ -16,6 +16,7 @@ import io.warren.codec.ReplyCode;
 import io.warren.core.config.ProxyConfig;
 import io.warren.core.internal.limits.ClientAdmission;
 import io.warren.core.internal.pool.Reply;
+import io.warren.core.internal.upstream.Cluster;
 import io.warren.core.internal.upstream.UpstreamConnection;
 import io.warren.core.internal.upstream.UpstreamError;
 import io.warren.core.internal.wire.Frames;
@@ -56,6 +57,34 @@ final class ClientHandshake {
      * libraries make of a connection closed before tune).
      */
     private UpstreamError loginUnreachable;
+    /** The login without its virtual host, kept to ask again once a node is back. */
+    private KeyedCredentials loginKeyed;
+    /** While no upstream node is up: until when this client may wait for one (0: it has not waited yet). */
+    private long holdUntilNanos;
+    /** This client's place among the clients waiting for a node, or null. */
+    private EventLoop.Cancellable hold;
+    private final Reply<UpstreamConnection> loginReply = new Reply<>() {
+        @Override
+        public void ok(UpstreamConnection proof) {
+            loginProven(proof);
+        }
+
+        @Override
+        public void failed(UpstreamError error) {
+            upstreamFailed(error);
+        }
+    };
+    private final Reply<UpstreamConnection> authReply = new Reply<>() {
+        @Override
+        public void ok(UpstreamConnection home) {
+            authenticated(home);
+        }
+
+        @Override
+        public void failed(UpstreamError error) {
+            upstreamFailed(error);
+        }
+    };
 
     ClientHandshake(ClientSession session) {
         this.session = session;
@@ -162,6 +191,7 @@ final class ClientHandshake {
                     ConnectionMethod.StartOk.METHOD_ID);
         }
         loginKey = login.key();
+        loginKeyed = login;
         if (session.clients.logins().vouchFor(login, connectionName, session.loop())) {
             sendTune();
             return;
@@ -169,17 +199,7 @@ final class ClientHandshake {
         // The broker judges the password before it tunes; so does Warren, by logging in upstream first.
         session.state = ClientSession.State.LOGGING_IN;
         session.suspend();
-        session.clients.logins().login(login, connectionName, session, new Reply<>() {
-            @Override
-            public void ok(UpstreamConnection proof) {
-                loginProven(proof);
-            }
-
-            @Override
-            public void failed(UpstreamError error) {
-                upstreamFailed(error);
-            }
-        });
+        session.clients.logins().login(login, connectionName, session, loginReply);
     }
 
     /** On the loop: the broker accepted this client's login; {@code proof} (may be null) is parked for it. */
@@ -253,17 +273,7 @@ final class ClientHandshake {
         session.suspend();
         UpstreamConnection proof = parked;
         parked = null;
-        session.clients.pools().authenticate(keyed, connectionName, loginKey, session, proof, new Reply<>() {
-            @Override
-            public void ok(UpstreamConnection home) {
-                authenticated(home);
-            }
-
-            @Override
-            public void failed(UpstreamError error) {
-                upstreamFailed(error);
-            }
-        });
+        session.clients.pools().authenticate(keyed, connectionName, loginKey, session, proof, authReply);
     }
 
     /** On the loop: an upstream connection with this client's credentials is ready for it. */
@@ -292,6 +302,9 @@ final class ClientHandshake {
         if (state != ClientSession.State.AUTHENTICATING && state != ClientSession.State.LOGGING_IN) {
             return;
         }
+        if (error.code() == ReplyCode.CONNECTION_FORCED.code() && holdForANode(state)) {
+            return; // no node is up: wait for one, briefly, rather than fail
+        }
         if (state == ClientSession.State.LOGGING_IN && error.code() != ReplyCode.ACCESS_REFUSED.code()) {
             // Not a verdict on the password: tune, and refuse at connection.open with the broker's state.
             loginUnreachable = error;
@@ -303,6 +316,37 @@ final class ClientHandshake {
                 : "upstream_error");
         UpstreamError told = asClientMechanism(error, credentials.mechanism());
         session.closeConnection(told.code(), told.text(), told.classId(), told.methodId());
+    }
+
+    /**
+     * No upstream node is up: this client waits, unread, up to {@code upstream-hold} (counted from its first wait) for
+     * one to come back, then asks again; past that it gets the answer it would have got at once.
+     *
+     * @return whether it waits
+     */
+    private boolean holdForANode(ClientSession.State waitingIn) {
+        Cluster cluster = session.clients.cluster();
+        long now = System.nanoTime();
+        if (holdUntilNanos == 0) {
+            holdUntilNanos = now + session.clients.config().upstreamHold().toNanos();
+        }
+        hold = cluster.awaitUp(session.loop(), holdUntilNanos - now, () -> askAgain(waitingIn),
+                () -> upstreamFailed(cluster.noNodeUp()));
+        return hold != null;
+    }
+
+    /** A node is up again: the step that failed for want of one is asked again. */
+    private void askAgain(ClientSession.State waitingIn) {
+        assert session.onLoop();
+        hold = null;
+        if (session.state != waitingIn) {
+            return;
+        }
+        if (waitingIn == ClientSession.State.LOGGING_IN) {
+            session.clients.logins().login(loginKeyed, connectionName, session, loginReply);
+        } else {
+            session.clients.pools().authenticate(keyed, connectionName, loginKey, session, null, authReply);
+        }
     }
 
     /** An upstream connection died while this client waited to be authenticated on it. */
@@ -342,6 +386,10 @@ final class ClientHandshake {
 
     /** The client is gone before the handshake ended: nothing upstream waits for it any more. */
     void release() {
+        if (hold != null) {
+            hold.cancel();
+            hold = null;
+        }
         if (parked != null) {
             parked.abandon();
             parked = null;

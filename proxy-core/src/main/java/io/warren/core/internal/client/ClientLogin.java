@@ -25,6 +25,8 @@ final class ClientLogin {
     private final String connectionName;
     /** The upstream connection this client authenticated through; null once it died. */
     private UpstreamConnection home;
+    /** Whether its key's pool counts it as a client (from authentication on; a dead home does not end that). */
+    private boolean counted = true;
     /** Keys this client moved away from (update-secret); its channels opened before may still be on them. */
     private List<KeyedCredentials> formerKeys = List.of();
 
@@ -86,7 +88,8 @@ final class ClientLogin {
     /** The client is gone: its pools stop counting it and waiting for it. */
     void release(ClientSession session) {
         session.clients.pools().cancelWaits(keyed, session);
-        if (home != null) {
+        if (counted) {
+            counted = false;
             session.clients.pools().clientGone(keyed, session);
         }
         for (KeyedCredentials former : formerKeys) {

@@ -408,15 +408,13 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
         if (login == null || !isReading()) {
             return;
         }
-        boolean home = login.home() == upstream;
-        if (!channels.dropAllOn(upstream) && !home) {
-            return;
+        if (login.home() == upstream) {
+            login.leaveHome(); // its next channels go to another connection of its key, or a new one
         }
-        if (home) {
-            clients.pools().clientGone(login.keyed(), this); // releaseEverything only does this while home is set
-            login.leaveHome();
+        // A proxy cannot move a channel's broker-side state: a client that had channels there goes with them.
+        if (channels.dropAllOn(upstream)) {
+            closeConnection(error.code(), error.text(), error.classId(), error.methodId());
         }
-        closeConnection(error.code(), error.text(), error.classId(), error.methodId());
     }
 
     // ---------------------------------------------------------------- closing

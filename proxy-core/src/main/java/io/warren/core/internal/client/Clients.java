@@ -13,7 +13,7 @@ import io.warren.core.internal.limits.SlowClientBudget;
 import io.warren.core.internal.pool.LoginProofs;
 import io.warren.core.internal.pool.UpstreamPools;
 import io.warren.core.internal.stats.EngineStats;
-import io.warren.core.internal.upstream.Broker;
+import io.warren.core.internal.upstream.Cluster;
 import io.warren.core.internal.upstream.ExchangeTypeProbe;
 import io.warren.core.internal.wire.PeerProperties;
 import io.warren.core.internal.wire.Sasl;
@@ -30,7 +30,7 @@ public final class Clients {
     private final EngineStats stats;
     private final CredentialKeyer keyer;
     private final ChannelReusePolicy policy;
-    private final Broker broker;
+    private final Cluster cluster;
     private final UpstreamPools pools;
     private final LoginProofs logins;
     private final ExchangeTypeProbe exchangeTypes;
@@ -44,15 +44,15 @@ public final class Clients {
     private record StartFor(FieldTable brokerCapabilities, ConnectionMethod.Start start) {}
 
     public Clients(ProxyConfig config, EngineStats stats, CredentialKeyer keyer, ChannelReusePolicy policy,
-            Broker broker, UpstreamPools pools, LoginProofs logins, ClientAdmission admission) {
+            Cluster cluster, UpstreamPools pools, LoginProofs logins, ClientAdmission admission) {
         this.config = config;
         this.stats = stats;
         this.keyer = keyer;
         this.policy = policy;
-        this.broker = broker;
+        this.cluster = cluster;
         this.pools = pools;
         this.logins = logins;
-        this.exchangeTypes = new ExchangeTypeProbe(broker);
+        this.exchangeTypes = new ExchangeTypeProbe(cluster);
         this.admission = admission;
         this.messageBudget = new MessageBudget(config.messageBuffer(), stats);
         this.slowClientBudget = new SlowClientBudget(config.slowClientBufferTotal(), stats);
@@ -98,6 +98,10 @@ public final class Clients {
         return logins;
     }
 
+    Cluster cluster() {
+        return cluster;
+    }
+
     ExchangeTypeProbe exchangeTypes() {
         return exchangeTypes;
     }
@@ -116,7 +120,7 @@ public final class Clients {
 
     /** connection.start: Warren's properties, with the capabilities the broker really has (learned upstream). */
     ConnectionMethod.Start connectionStart() {
-        FieldTable capabilities = broker.capabilities();
+        FieldTable capabilities = cluster.capabilities();
         StartFor current = start;
         if (current.brokerCapabilities() != capabilities) {
             current = new StartFor(capabilities, startMethod(capabilities));

@@ -116,7 +116,7 @@ final class DeliveryFilter {
         if (classId == QueueMethod.DeclareOk.CLASS_ID && methodId == QueueMethod.DeclareOk.METHOD_ID) {
             Boolean exclusive = link.pendingQueueDeclares.poll();
             if (Boolean.TRUE.equals(exclusive) && decodeAt(session, data, at) instanceof QueueMethod.DeclareOk ok) {
-                session.channels.exclusiveQueueDeclared(ok.queue());
+                session.channels.exclusiveQueueDeclared(ok.queue(), link.upstream.connection());
             }
         }
         if (classId == TxMethod.CommitOk.CLASS_ID && methodId == TxMethod.CommitOk.METHOD_ID) {

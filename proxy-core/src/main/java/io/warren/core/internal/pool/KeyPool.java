@@ -5,7 +5,8 @@ import io.warren.api.PoolKey;
 import io.warren.api.transport.EventLoop;
 import io.warren.codec.ReplyCode;
 import io.warren.core.internal.limits.Backoff;
-import io.warren.core.internal.upstream.Broker;
+import io.warren.core.internal.upstream.Cluster;
+import io.warren.core.internal.upstream.Node;
 import io.warren.core.internal.upstream.ChannelOwner;
 import io.warren.core.internal.upstream.Scrubber;
 import io.warren.core.internal.upstream.UpstreamChannel;
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
 final class KeyPool implements UpstreamPool {
     private static final Logger log = LoggerFactory.getLogger(KeyPool.class);
 
-    private final Broker broker;
+    private final Cluster cluster;
     private final UpstreamPools pools;
     private final KeyedCredentials keyed;
     private final List<UpstreamConnection> connections = new ArrayList<>(2);
@@ -47,8 +48,8 @@ final class KeyPool implements UpstreamPool {
     private final Backoff<UpstreamError> backoff = new Backoff<>();
     private int clients;
 
-    KeyPool(Broker broker, UpstreamPools pools, KeyedCredentials keyed) {
-        this.broker = broker;
+    KeyPool(Cluster cluster, UpstreamPools pools, KeyedCredentials keyed) {
+        this.cluster = cluster;
         this.pools = pools;
         this.keyed = keyed;
     }
@@ -83,8 +84,8 @@ final class KeyPool implements UpstreamPool {
             return;
         }
         authWaiters.add(waiter);
-        if (!hasConnecting()) {
-            dial(waiter.requester().loop(), connectionName, waiter.loginKey());
+        if (!hasConnecting() && !dial(waiter.requester().loop(), connectionName, waiter.loginKey())) {
+            noNodeForWaiters();
         }
     }
 
@@ -116,8 +117,8 @@ final class KeyPool implements UpstreamPool {
     /** Waits for a channel on a new connection (all current ones are full). */
     synchronized void awaitChannel(Waiter<UpstreamChannel> waiter) {
         channelWaiters.add(waiter);
-        if (!hasConnecting()) {
-            dial(waiter.requester().loop(), null, waiter.loginKey());
+        if (!hasConnecting() && !dial(waiter.requester().loop(), null, waiter.loginKey())) {
+            noNodeForWaiters();
         }
     }
 
@@ -163,7 +164,7 @@ final class KeyPool implements UpstreamPool {
     private UpstreamChannel lend(ArrayDeque<Scrubber> idle, ChannelOwner owner) {
         Scrubber s;
         while ((s = idle.pollLast()) != null) {
-            broker.stats().idleChannelUnpooled();
+            cluster.stats().idleChannelUnpooled();
             if (s.channel().connection().lend(s, owner)) {
                 return s.channel();
             }
@@ -188,26 +189,26 @@ final class KeyPool implements UpstreamPool {
                 return true;
             }
         }
-        if (idlePlain.size() + idleConfirm.size() >= broker.config().maxIdleChannelsPerKey()
+        if (idlePlain.size() + idleConfirm.size() >= cluster.config().maxIdleChannelsPerKey()
                 || c.state() != UpstreamConnection.State.READY || !connections.contains(c)) {
             return false;
         }
         channel.idleSince(System.nanoTime());
         (channel.confirmMode() ? idleConfirm : idlePlain).addLast(s);
-        broker.stats().idleChannelPooled();
+        cluster.stats().idleChannelPooled();
         return true;
     }
 
     @Override
     public synchronized List<Scrubber> expireIdle(UpstreamConnection c, long now) {
-        long timeout = broker.config().idleChannelTimeout().toNanos();
+        long timeout = cluster.config().idleChannelTimeout().toNanos();
         List<Scrubber> expired = new ArrayList<>(0);
         for (ArrayDeque<Scrubber> idle : List.of(idlePlain, idleConfirm)) {
             idle.removeIf(s -> {
                 boolean old = s.channel().connection() == c && now - s.channel().idleSinceNanos() >= timeout;
                 if (old) {
                     expired.add(s);
-                    broker.stats().idleChannelUnpooled();
+                    cluster.stats().idleChannelUnpooled();
                 }
                 return old;
             });
@@ -263,20 +264,32 @@ final class KeyPool implements UpstreamPool {
         }
         if (!channelWaiters.isEmpty()) {
             Waiter<UpstreamChannel> first = channelWaiters.peek();
-            dial(first.requester().loop(), null, first.loginKey());
+            if (!dial(first.requester().loop(), null, first.loginKey())) {
+                noNodeForWaiters();
+            }
         }
     }
 
     @Override
-    public synchronized void connectionFailed(UpstreamConnection c, UpstreamError error, boolean wasReady) {
+    public synchronized void connectionFailed(UpstreamConnection c, UpstreamError failure, boolean wasReady) {
+        UpstreamError error = failure;
         connections.remove(c);
         dropIdleOf(c);
         scrubbing.removeIf(s -> s.channel().connection() == c);
-        if (!wasReady) {
+        boolean nodeFault = c.failedWithNode();
+        if (!wasReady && !nodeFault) {
+            // A node that is down is the cluster's to probe; other failures (a vhost the broker refuses) back off.
             backoff.failed(error, System.nanoTime());
         }
         if (hasConnecting()) {
             return; // another attempt is under way; waiters stay
+        }
+        if (nodeFault && (!authWaiters.isEmpty() || !channelWaiters.isEmpty())) {
+            Waiter<?> first = authWaiters.isEmpty() ? channelWaiters.peek() : authWaiters.get(0);
+            if (dial(first.requester().loop(), null, first.loginKey())) {
+                return; // another node is up: it serves the waiters
+            }
+            error = cluster.noNodeUp();
         }
         for (Waiter<UpstreamConnection> w : authWaiters) {
             w.failed(error);
@@ -323,7 +336,7 @@ final class KeyPool implements UpstreamPool {
         for (ArrayDeque<Scrubber> idle : List.of(idlePlain, idleConfirm)) {
             idle.removeIf(s -> {
                 if (s.channel().connection() == c) {
-                    broker.stats().idleChannelUnpooled();
+                    cluster.stats().idleChannelUnpooled();
                     return true;
                 }
                 return false;
@@ -346,12 +359,40 @@ final class KeyPool implements UpstreamPool {
         return false;
     }
 
-    private void dial(EventLoop loop, String connectionName, PoolKey loginKey) {
-        UpstreamConnection c = new UpstreamConnection(broker, this, keyed, loginKey, pools.logins(), loop,
+    /**
+     * Dials a new connection for the key, on the node that holds most of its connections if that node is up, else
+     * on the up node with the fewest connections.
+     *
+     * @return false when no node is up (nothing dialed)
+     */
+    private boolean dial(EventLoop loop, String connectionName, PoolKey loginKey) {
+        List<Node> holding = new ArrayList<>(connections.size());
+        for (UpstreamConnection c : connections) {
+            holding.add(c.node());
+        }
+        Node node = cluster.choose(holding);
+        if (node == null) {
+            return false;
+        }
+        UpstreamConnection c = new UpstreamConnection(cluster, node, this, keyed, loginKey, pools.logins(), loop,
                 connectionName);
         connections.add(c);
-        log.debug("dialing upstream for {}", keyed.key());
+        log.debug("dialing upstream {} for {}", node.name(), keyed.key());
         c.start();
+        return true;
+    }
+
+    /** Every waiter is told no node is up (they are held, or answered 320, by their handshake). */
+    private void noNodeForWaiters() {
+        UpstreamError error = cluster.noNodeUp();
+        for (Waiter<UpstreamConnection> w : authWaiters) {
+            w.failed(error);
+        }
+        authWaiters.clear();
+        for (Waiter<UpstreamChannel> w : channelWaiters) {
+            w.failed(error);
+        }
+        channelWaiters.clear();
     }
 
     synchronized void closeAll() {

@@ -5,7 +5,8 @@ import io.warren.api.PoolKey;
 import io.warren.api.transport.EventLoop;
 import io.warren.codec.ReplyCode;
 import io.warren.core.internal.limits.Backoff;
-import io.warren.core.internal.upstream.Broker;
+import io.warren.core.internal.upstream.Cluster;
+import io.warren.core.internal.upstream.Node;
 import io.warren.core.internal.upstream.ChannelOwner;
 import io.warren.core.internal.upstream.LoginAttempt;
 import io.warren.core.internal.upstream.Logins;
@@ -27,7 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * are handed to their clients' loops.
  */
 public final class LoginProofs implements Logins {
-    private final Broker broker;
+    private final Cluster cluster;
     /** Guarded by itself: logins under way, by login key. */
     private final Map<PoolKey, Attempt> attempts = new HashMap<>();
     /** When each login was last accepted by the broker. */
@@ -35,22 +36,25 @@ public final class LoginProofs implements Logins {
     /** Guarded by attempts: logins the broker could not be asked about, and until when new clients are refused. */
     private final Map<PoolKey, Backoff<UpstreamError>> backoffs = new HashMap<>();
 
-    public LoginProofs(Broker broker) {
-        this.broker = broker;
+    public LoginProofs(Cluster cluster) {
+        this.cluster = cluster;
     }
 
     /** Clients waiting for one upstream login to be proven; the first one gets the parked connection. */
     private final class Attempt implements LoginAttempt {
         final PoolKey loginKey;
+        final KeyedCredentials login;
         final List<Waiter<UpstreamConnection>> waiters = new ArrayList<>(1);
+        String connectionName;
 
-        Attempt(PoolKey loginKey) {
+        Attempt(PoolKey loginKey, KeyedCredentials login) {
             this.loginKey = loginKey;
+            this.login = login;
         }
 
         @Override
-        public void finished(UpstreamConnection parked, UpstreamError error) {
-            loginFinished(this, parked, error);
+        public void finished(UpstreamConnection parked, UpstreamError error, boolean nodeFault) {
+            loginFinished(this, parked, error, nodeFault);
         }
     }
 
@@ -76,18 +80,19 @@ public final class LoginProofs implements Logins {
             return false;
         }
         long age = System.nanoTime() - at;
-        long interval = broker.config().reauthInterval().toNanos();
+        long interval = cluster.config().reauthInterval().toNanos();
         if (age >= interval) {
             return false;
         }
         if (age >= interval / 2) {
             synchronized (attempts) {
-                if (!attempts.containsKey(key)) {
-                    Attempt refresh = new Attempt(key);
+                Node node = attempts.containsKey(key) ? null : cluster.choose(List.of());
+                if (node != null) {
+                    Attempt refresh = new Attempt(key, loginKeyed);
                     attempts.put(key, refresh);
-                    broker.stats().upstreamLoginStarted("refresh");
-                    new UpstreamConnection(broker, key, loginKeyed.upstream(), this, refresh, loop, connectionName)
-                            .start();
+                    cluster.stats().upstreamLoginStarted("refresh");
+                    new UpstreamConnection(cluster, node, key, loginKeyed.upstream(), this, refresh, loop,
+                            connectionName).start();
                 }
             }
         }
@@ -119,22 +124,40 @@ public final class LoginProofs implements Logins {
                 // Failed moments ago: do not storm it.
                 refuse = backoff.lastFailure().backingOff(backoff.nanosLeft(now));
             } else {
-                Attempt attempt = new Attempt(key);
+                Attempt attempt = new Attempt(key, loginKeyed);
                 attempt.waiters.add(new Waiter<>(requester, reply, key));
-                attempts.put(key, attempt);
-                broker.stats().upstreamLoginStarted("client");
-                new UpstreamConnection(broker, key, loginKeyed.upstream(), this, attempt, requester.loop(),
-                        connectionName).start();
-                return;
+                if (dial(attempt, requester.loop(), connectionName)) {
+                    attempts.put(key, attempt);
+                    cluster.stats().upstreamLoginStarted("client");
+                    return;
+                }
+                refuse = cluster.noNodeUp(); // no node to ask: held or answered by the client's handshake
             }
         }
         Reply.failed(requester, reply, refuse);
     }
 
+    /** Dials a connection for {@code attempt} to the node of choice; false when no node is up. */
+    private boolean dial(Attempt attempt, EventLoop loop, String connectionName) {
+        Node node = cluster.choose(List.of());
+        if (node == null) {
+            return false;
+        }
+        attempt.connectionName = connectionName;
+        new UpstreamConnection(cluster, node, attempt.loginKey, attempt.login.upstream(), this, attempt, loop,
+                connectionName).start();
+        return true;
+    }
+
     /** The login of {@code attempt} ended: with a parked connection, or with an error. */
-    private void loginFinished(Attempt attempt, UpstreamConnection parked, UpstreamError error) {
+    private void loginFinished(Attempt attempt, UpstreamConnection parked, UpstreamError error,
+            boolean nodeFault) {
         List<Waiter<UpstreamConnection>> waiters;
         synchronized (attempts) {
+            if (error != null && nodeFault && !attempt.waiters.isEmpty()
+                    && dial(attempt, attempt.waiters.get(0).requester().loop(), attempt.connectionName)) {
+                return; // its node went down: the next node is asked, the clients wait on
+            }
             attempts.remove(attempt.loginKey, attempt);
             waiters = List.copyOf(attempt.waiters);
             attempt.waiters.clear();
@@ -142,8 +165,9 @@ public final class LoginProofs implements Logins {
                 backoffs.remove(attempt.loginKey);
             } else if (error.code() == ReplyCode.ACCESS_REFUSED.code()) {
                 proven.remove(attempt.loginKey); // the password changed or the user is gone: vouch no more
-            } else {
-                // Only an unreachable or failing broker is backed off; a wrong password is answered each time.
+            } else if (!nodeFault) {
+                // A broker that fails logins for another reason is backed off; a wrong password is answered each
+                // time, and a node that is down is the cluster's to probe.
                 backoffs.computeIfAbsent(attempt.loginKey, k -> new Backoff<>()).failed(error, System.nanoTime());
             }
         }

@@ -2,7 +2,7 @@ package io.warren.core.internal.pool;
 
 import io.warren.api.KeyedCredentials;
 import io.warren.api.PoolKey;
-import io.warren.core.internal.upstream.Broker;
+import io.warren.core.internal.upstream.Cluster;
 import io.warren.core.internal.upstream.ChannelOwner;
 import io.warren.core.internal.upstream.UpstreamChannel;
 import io.warren.core.internal.upstream.UpstreamConnection;
@@ -17,12 +17,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Thread-safe: each pool has its own lock.
  */
 public final class UpstreamPools {
-    private final Broker broker;
+    private final Cluster cluster;
     private final LoginProofs logins;
     private final ConcurrentHashMap<PoolKey, KeyPool> pools = new ConcurrentHashMap<>();
 
-    public UpstreamPools(Broker broker, LoginProofs logins) {
-        this.broker = broker;
+    public UpstreamPools(Cluster cluster, LoginProofs logins) {
+        this.cluster = cluster;
         this.logins = logins;
     }
 
@@ -31,7 +31,7 @@ public final class UpstreamPools {
     }
 
     private KeyPool pool(KeyedCredentials keyed) {
-        return pools.computeIfAbsent(keyed.key(), k -> new KeyPool(broker, this, keyed));
+        return pools.computeIfAbsent(keyed.key(), k -> new KeyPool(cluster, this, keyed));
     }
 
     /**

@@ -47,6 +47,8 @@ public final class EngineStats implements ProxyStats {
     private volatile long messageBufferBytes;
     private volatile int messageBufferWaitingClients;
     private final LongAccumulator peakMessageBuffer = new LongAccumulator(Math::max, 0);
+    /** Written under the cluster's hold lock. */
+    private volatile int heldClients;
 
     private static final long[] HANDSHAKE_BUCKET_NANOS = ProxyStats.handshakeLatencyBucketNanos();
 
@@ -397,5 +399,15 @@ public final class EngineStats implements ProxyStats {
     @Override
     public long peakMessageBufferBytes() {
         return peakMessageBuffer.get();
+    }
+
+    /** Clients in the handshake waiting for an upstream node to come up, after a change. */
+    public void heldClients(int n) {
+        heldClients = n;
+    }
+
+    @Override
+    public int heldClients() {
+        return heldClients;
     }
 }

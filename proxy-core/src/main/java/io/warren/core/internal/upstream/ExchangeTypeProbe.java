@@ -39,10 +39,10 @@ public final class ExchangeTypeProbe {
     private final Map<String, Optional<HardError>> verdicts = new ConcurrentHashMap<>();
     /** Guarded by itself: callers waiting for a probe under way, by type. */
     private final Map<String, List<Consumer<Optional<HardError>>>> waiting = new ConcurrentHashMap<>();
-    private final Broker broker;
+    private final Cluster cluster;
 
-    public ExchangeTypeProbe(Broker broker) {
-        this.broker = broker;
+    public ExchangeTypeProbe(Cluster cluster) {
+        this.cluster = cluster;
     }
 
     /** The known verdict for a type, or null when it must be probed. */
@@ -72,7 +72,13 @@ public final class ExchangeTypeProbe {
             ExchangeMethod.Declare sync = new ExchangeMethod.Declare(declare.ticket(), declare.exchange(),
                     declare.type(), declare.passive(), declare.durable(), declare.autoDelete(), declare.internal(),
                     false, declare.arguments());
-            broker.dial(loop, new Session(sync, credentials, loop));
+            Node node = cluster.choose(List.of());
+            if (node == null) {
+                finish(declare.type(), Optional.of(HardError.of(ReplyCode.CONNECTION_FORCED, cluster.noNodeUp().text()
+                        .replaceFirst("^CONNECTION_FORCED - ", ""), 0, 0)), false);
+            } else {
+                cluster.dial(node, loop, new Session(sync, credentials, loop));
+            }
         }
     }
 
@@ -93,7 +99,7 @@ public final class ExchangeTypeProbe {
     private final class Session implements ConnectionHandler {
         private final ExchangeMethod.Declare declare;
         private final UpstreamCredentials credentials;
-        private final FrameDecoder decoder = new FrameDecoder(broker.config().frameMax());
+        private final FrameDecoder decoder = new FrameDecoder(cluster.config().frameMax());
         private final AmqpClientHandshake handshake;
         private final EventLoop.Cancellable timeout;
         private Connection conn;
@@ -103,12 +109,12 @@ public final class ExchangeTypeProbe {
             this.declare = declare;
             this.credentials = credentials;
             // Warren's own limits, but no heartbeat: the probe lives no longer than the connect timeout.
-            AmqpClientHandshake.Limits limits = broker.limits();
+            AmqpClientHandshake.Limits limits = cluster.limits();
             this.handshake = new AmqpClientHandshake(PeerProperties.asClient("exchange type check"),
                     credentials.username(), credentials.password(),
                     new AmqpClientHandshake.Limits(limits.channelMax(), limits.frameMax(), 0));
             this.timeout = loop.schedule(() -> fail("upstream did not answer the exchange type check in time"),
-                    broker.config().upstreamConnectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                    cluster.config().upstreamConnectTimeout().toMillis(), TimeUnit.MILLISECONDS);
         }
 
         @Override

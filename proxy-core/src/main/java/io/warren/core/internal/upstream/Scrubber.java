@@ -60,7 +60,7 @@ public final class Scrubber implements ChannelOwner, ChannelHolder {
         s.oksNeeded = pendingSync + 2;
         out.append(c, Frames.method(channel.number(), new BasicMethod.Qos(0, 0, false)));
         out.append(c, Frames.method(channel.number(), new BasicMethod.Qos(0, 0, true)));
-        s.timer = loop.schedule(() -> s.scrubFailed("timeout"), c.broker().config().scrubTimeout().toMillis(),
+        s.timer = loop.schedule(() -> s.scrubFailed("timeout"), c.cluster().config().scrubTimeout().toMillis(),
                 TimeUnit.MILLISECONDS);
         return s;
     }
@@ -145,7 +145,7 @@ public final class Scrubber implements ChannelOwner, ChannelHolder {
             channel.answerClose(FrameSink.DIRECT);
             timer.cancel();
             channel.connection().pool().scrubEnded(this);
-            channel.connection().broker().stats().scrubFailed("channel_error");
+            channel.connection().cluster().stats().scrubFailed("channel_error");
             free();
             return;
         }
@@ -159,10 +159,10 @@ public final class Scrubber implements ChannelOwner, ChannelHolder {
             state = State.IDLE;
             UpstreamPool pool = channel.connection().pool();
             if (pool.offerIdle(this)) {
-                channel.connection().broker().stats().scrubSucceeded();
+                channel.connection().cluster().stats().scrubSucceeded();
             } else {
                 pool.scrubEnded(this);
-                channel.connection().broker().stats().scrubFailed("pool_full");
+                channel.connection().cluster().stats().scrubFailed("pool_full");
                 release(FrameSink.DIRECT);
             }
         }
@@ -185,7 +185,7 @@ public final class Scrubber implements ChannelOwner, ChannelHolder {
         if (state != State.SCRUBBING) {
             return;
         }
-        channel.connection().broker().stats().scrubFailed(reason);
+        channel.connection().cluster().stats().scrubFailed(reason);
         channel.connection().pool().scrubEnded(this);
         release(FrameSink.DIRECT);
     }

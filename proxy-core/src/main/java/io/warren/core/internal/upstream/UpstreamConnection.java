@@ -17,13 +17,9 @@ import io.warren.codec.ReplyCode;
 import io.warren.core.config.ProxyConfig;
 import io.warren.core.internal.stats.EngineStats;
 import io.warren.core.internal.wire.Frames;
-import io.warren.core.internal.wire.GrowableBuffer;
 import io.warren.core.internal.wire.PeerProperties;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -50,7 +46,8 @@ public final class UpstreamConnection implements ConnectionHandler {
     public enum State { CONNECTING, HANDSHAKE, PARKED, OPENING, READY, CLOSING, CLOSED }
 
     private final long id = IDS.incrementAndGet();
-    private final Broker broker;
+    private final Cluster cluster;
+    private final Node node;
     private final EngineStats stats;
     private final Logins logins;
     private final PoolKey loginKey;
@@ -65,8 +62,7 @@ public final class UpstreamConnection implements ConnectionHandler {
     /** Owners that stopped reading their clients because this connection's write queue was full. */
     private final Set<ChannelOwner> waitingForWritable = ConcurrentHashMap.newKeySet();
     private final ReadPause readPause = new ReadPause();
-    /** On the loop, while one read is routed: frames per owner, in the order each owner first got one. */
-    private final Map<ChannelOwner, Batch> batches = new LinkedHashMap<>();
+    private final FrameRouter router = new FrameRouter(slots);
     /** Set when the connection joins a pool: at creation, or on adoption after a parked login. */
     private volatile UpstreamPool pool;
     private volatile KeyedCredentials keyed;
@@ -80,24 +76,28 @@ public final class UpstreamConnection implements ConnectionHandler {
     private EventLoop.Cancellable timer;
     /** When this connection's login succeeded; a later client with the same key may rely on it for a while. */
     private volatile long authenticatedNanos;
+    /** Whether {@link #start} counted this connection on its node (until it is closed). */
+    private volatile boolean started;
+    private volatile boolean nodeFault;
 
-    /** A connection of a pool, opened through to the key's virtual host. */
-    public UpstreamConnection(Broker broker, UpstreamPool pool, KeyedCredentials keyed, PoolKey loginKey,
-            Logins logins, EventLoop loop, String clientConnectionName) {
-        this(broker, pool, keyed, loginKey, keyed.upstream(), logins, null, loop, clientConnectionName);
+    /** A connection of a pool to {@code node}, opened through to the key's virtual host. */
+    public UpstreamConnection(Cluster cluster, Node node, UpstreamPool pool, KeyedCredentials keyed,
+            PoolKey loginKey, Logins logins, EventLoop loop, String clientConnectionName) {
+        this(cluster, node, pool, keyed, loginKey, keyed.upstream(), logins, null, loop, clientConnectionName);
     }
 
-    /** A connection that proves a login, then parks until {@link #adopt}ed or {@link #abandon}ed. */
-    public UpstreamConnection(Broker broker, PoolKey loginKey, UpstreamCredentials login, Logins logins,
+    /** A connection to {@code node} that proves a login, then parks until {@link #adopt}ed or {@link #abandon}ed. */
+    public UpstreamConnection(Cluster cluster, Node node, PoolKey loginKey, UpstreamCredentials login, Logins logins,
             LoginAttempt attempt, EventLoop loop, String clientConnectionName) {
-        this(broker, null, null, loginKey, login, logins, attempt, loop, clientConnectionName);
+        this(cluster, node, null, null, loginKey, login, logins, attempt, loop, clientConnectionName);
     }
 
-    private UpstreamConnection(Broker broker, UpstreamPool pool, KeyedCredentials keyed, PoolKey loginKey,
-            UpstreamCredentials login, Logins logins, LoginAttempt attempt, EventLoop loop,
+    private UpstreamConnection(Cluster cluster, Node node, UpstreamPool pool, KeyedCredentials keyed,
+            PoolKey loginKey, UpstreamCredentials login, Logins logins, LoginAttempt attempt, EventLoop loop,
             String clientConnectionName) {
-        this.broker = broker;
-        this.stats = broker.stats();
+        this.cluster = cluster;
+        this.node = node;
+        this.stats = cluster.stats();
         this.pool = pool;
         this.keyed = keyed;
         this.loginKey = loginKey;
@@ -105,8 +105,8 @@ public final class UpstreamConnection implements ConnectionHandler {
         this.attempt = attempt;
         this.loop = loop;
         this.handshake = new AmqpClientHandshake(PeerProperties.asClient(clientConnectionName), login.username(),
-                login.password(), broker.limits());
-        this.decoder = new FrameDecoder(broker.config().frameMax());
+                login.password(), cluster.limits());
+        this.decoder = new FrameDecoder(cluster.config().frameMax());
     }
 
     public long id() {
@@ -121,8 +121,13 @@ public final class UpstreamConnection implements ConnectionHandler {
         return loop;
     }
 
-    public Broker broker() {
-        return broker;
+    public Cluster cluster() {
+        return cluster;
+    }
+
+    /** The node this connection is to. */
+    public Node node() {
+        return node;
     }
 
     /** The pool this connection belongs to; null for a parked login not yet adopted. */
@@ -145,13 +150,16 @@ public final class UpstreamConnection implements ConnectionHandler {
     }
 
     public void start() {
-        broker.dial(loop, this);
+        started = true;
+        node.connectionStarted();
+        cluster.dial(node, loop, this);
         timer = loop.schedule(() -> {
             if (state != State.READY && state != State.CLOSING && state != State.CLOSED) {
-                fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream " + broker.name()
-                        + " did not complete the AMQP handshake within " + broker.config().upstreamConnectTimeout()));
+                fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream " + node.name()
+                        + " did not complete the AMQP handshake within " + cluster.config().upstreamConnectTimeout()),
+                        true);
             }
-        }, broker.config().upstreamConnectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        }, cluster.config().upstreamConnectTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     // ---------------------------------------------------------------- transport events
@@ -182,9 +190,10 @@ public final class UpstreamConnection implements ConnectionHandler {
         } catch (ProtocolException e) {
             log.warn("upstream {}: broker sent a malformed frame: {} {}", id, e.replyCode().code(), e.getMessage());
             closeWithError(e.replyCode(), e.getMessage());
-            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream sent a malformed frame: " + e.getMessage()));
+            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream " + node.name() + " sent a malformed frame: "
+                    + e.getMessage()), true);
         } finally {
-            dispatchBatches();
+            router.dispatch();
         }
     }
 
@@ -202,34 +211,10 @@ public final class UpstreamConnection implements ConnectionHandler {
         if (state == State.CLOSED) {
             return;
         }
-        String why = cause == null ? "closed by the broker" : cause.getMessage();
-        if (conn == null && why != null && why.startsWith("TLS ")) {
-            // Never opened: the transport's text already names the address and says why ("TLS handshake with
-            // host:port failed: certificate is not trusted (...)"); "lost" would mislead.
-            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream " + why));
-            return;
-        }
-        if (state == State.HANDSHAKE && connection.isTls() && broker.config().upstreamTls()
-                .map(t -> t.certificateFile() == null).orElse(false)) {
-            // TLS 1.3 lets a broker refuse a missing client certificate only after our side finished the
-            // handshake: all we see is the connection dropped before the broker said a word of AMQP.
-            why += " (the broker dropped the TLS connection before the AMQP handshake; if it requires client"
-                    + " certificates, set --upstream-cert and --upstream-key)";
-            fail(lost(why));
-        } else if (conn == null) {
-            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream broker " + broker.name() + " unreachable: "
-                    + why));
-        } else if (state != State.READY && state != State.CLOSING) {
-            fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream broker " + broker.name()
-                    + " dropped the connection during the AMQP handshake: " + why));
-        } else {
-            fail(lost(why));
-        }
-    }
-
-    private UpstreamError lost(String why) {
-        return UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream connection to " + broker.name() + " lost: "
-                + why);
+        boolean tlsWithoutClientCertificate = connection.isTls() && cluster.config().upstreamTls()
+                .map(t -> t.certificateFile() == null).orElse(false);
+        fail(UpstreamFailures.socketClosed(node, conn != null, state != State.READY && state != State.CLOSING,
+                tlsWithoutClientCertificate && state == State.HANDSHAKE, cause), true);
     }
 
     // ---------------------------------------------------------------- handshake (Warren is the client here)
@@ -250,19 +235,19 @@ public final class UpstreamConnection implements ConnectionHandler {
             return;
         }
         switch (now) {
-            case AWAIT_TUNE -> broker.learn(handshake.serverProperties());
+            case AWAIT_TUNE -> cluster.learn(handshake.serverProperties());
             case TUNED -> {
                 // The broker checks the password before it tunes: the login is proven (DESIGN.md invariant 2).
                 logins.proven(loginKey);
                 if (attempt != null && keyed == null) {
                     state = State.PARKED;
-                    attempt.finished(this, null);
+                    attempt.finished(this, null, false);
                 } else {
                     openVirtualHost();
                 }
             }
             case OPEN -> opened();
-            case REFUSED -> fail(handshake.refusal());
+            case REFUSED -> fail(handshake.refusal(), !UpstreamFailures.isClientsFault(handshake.refusal().code()));
             default -> { }
         }
     }
@@ -286,7 +271,8 @@ public final class UpstreamConnection implements ConnectionHandler {
         timer.cancel();
         startHousekeeping();
         log.info("upstream {} connected to {} as {} (channel_max {}, frame_max {}, heartbeat {} s)", id,
-                broker.name(), keyed.key(), handshake.tuning().channelMax(), frameMax, heartbeatSeconds);
+                node.name(), keyed.key(), handshake.tuning().channelMax(), frameMax, heartbeatSeconds);
+        cluster.opened(keyed.upstream());
         stats.upstreamConnected();
         pool.connectionReady(this);
     }
@@ -309,7 +295,7 @@ public final class UpstreamConnection implements ConnectionHandler {
     public void abandon() {
         loop.execute(() -> {
             if (state == State.PARKED) {
-                state = State.CLOSED;
+                closed();
                 timer.cancel();
                 conn.abort();
             }
@@ -319,46 +305,11 @@ public final class UpstreamConnection implements ConnectionHandler {
     // ---------------------------------------------------------------- routing
 
     private void route(Frame frame) throws ProtocolException {
-        int channel = frame.channel();
-        if (channel == 0) {
+        if (frame.channel() == 0) {
             connectionFrame(frame);
-            return;
+        } else {
+            router.route(frame);
         }
-        UpstreamChannel ch = slots.get(channel);
-        ChannelHolder holder = ch == null ? null : ch.holder();
-        if (holder == null) {
-            return; // a channel nobody holds (any more): the broker's late frames are dropped
-        }
-        Batch batch = batches.get(holder.owner());
-        if (batch == null) {
-            batch = new Batch();
-            batches.put(holder.owner(), batch);
-        }
-        Frames.copyFrame(frame.type(), holder.ownerChannel(), frame.payload(), batch.data);
-        batch.holders.add(holder);
-    }
-
-    private void dispatchBatches() {
-        if (batches.isEmpty()) {
-            return;
-        }
-        // In the order each owner first got a frame: a channel handed from a client to its scrubber during this
-        // read has the client's frames dispatched first, and both run on the same loop, in that order.
-        for (Map.Entry<ChannelOwner, Batch> e : batches.entrySet()) {
-            ChannelOwner owner = e.getKey();
-            UpstreamBatch batch = new UpstreamBatch(e.getValue().data.take(), e.getValue().holders);
-            if (owner.loop().inEventLoop()) {
-                owner.deliver(batch);
-            } else {
-                owner.loop().execute(() -> owner.deliver(batch));
-            }
-        }
-        batches.clear();
-    }
-
-    private static final class Batch {
-        final GrowableBuffer data = new GrowableBuffer(256);
-        final List<ChannelHolder> holders = new ArrayList<>(4);
     }
 
     private void connectionFrame(Frame frame) throws ProtocolException {
@@ -370,11 +321,10 @@ public final class UpstreamConnection implements ConnectionHandler {
             log.info("upstream {} closed by the broker: {} {}", id, close.replyCode(), close.replyText());
             logins.forget(loginKey); // e.g. 320 "user 'x' is deleted": the login must be proven afresh
             send(Frames.method(0, new ConnectionMethod.CloseOk()));
-            fail(new UpstreamError(close.replyCode(), close.replyText(), close.failingClassId(),
-                    close.failingMethodId()));
+            fail(UpstreamFailures.brokerClosed(node, close), UpstreamFailures.isNodeGoing(close));
             conn.close();
         } else if (method instanceof ConnectionMethod.CloseOk) {
-            state = State.CLOSED;
+            closed();
             conn.close();
         } else if (method instanceof ConnectionMethod.Blocked || method instanceof ConnectionMethod.Unblocked) {
             log.info("upstream {}: {}", id, method);
@@ -498,7 +448,7 @@ public final class UpstreamConnection implements ConnectionHandler {
                         log.warn("upstream {}: missed heartbeats from the broker ({} s), closing", id,
                                 heartbeatSeconds);
                         fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "missed heartbeats from upstream "
-                                + broker.name() + ", timeout " + heartbeatSeconds + " s"));
+                                + node.name() + ", timeout " + heartbeatSeconds + " s"), true);
                         return;
                     }
                     if (now - lastWriteNanos >= interval / 2) {
@@ -508,7 +458,7 @@ public final class UpstreamConnection implements ConnectionHandler {
                 for (Scrubber expired : pool.expireIdle(UpstreamConnection.this, now)) {
                     expired.loop().execute(expired::expire);
                 }
-                boolean idleExpired = slots.idleFor(now, broker.config().idleConnectionTimeout().toNanos());
+                boolean idleExpired = slots.idleFor(now, cluster.config().idleConnectionTimeout().toNanos());
                 if (slots.open() == 0 && pool.mayCloseIdle(UpstreamConnection.this, idleExpired)) {
                     log.info("upstream {} has no channels and is idle or superseded, closing", id);
                     closeGracefully();
@@ -537,7 +487,7 @@ public final class UpstreamConnection implements ConnectionHandler {
             return;
         }
         if (conn == null || state != State.READY) {
-            state = State.CLOSED;
+            closed();
             if (conn != null) {
                 conn.abort();
             }
@@ -552,7 +502,7 @@ public final class UpstreamConnection implements ConnectionHandler {
         stats.upstreamDisconnected(true);
         loop.schedule(() -> {
             if (state != State.CLOSED) {
-                state = State.CLOSED;
+                closed();
                 conn.abort();
             }
         }, Frames.CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
@@ -565,13 +515,19 @@ public final class UpstreamConnection implements ConnectionHandler {
         }
     }
 
-    /** The connection is finished for good: every member is told, the pool forgets it. */
-    private void fail(UpstreamError error) {
+    /**
+     * The connection is finished for good: every member is told, the pool forgets it.
+     *
+     * @param nodeFault whether it says something of the node rather than of the client's credentials (refused,
+     *     dropped, shut down, silent): the node goes down
+     */
+    private void fail(UpstreamError error, boolean nodeFault) {
         State before = state;
         if (before == State.CLOSED) {
             return;
         }
-        state = State.CLOSED;
+        closed();
+        this.nodeFault = nodeFault;
         if (timer != null) {
             timer.cancel();
         }
@@ -580,23 +536,43 @@ public final class UpstreamConnection implements ConnectionHandler {
         }
         if (before == State.READY || before == State.CLOSING) {
             if (before == State.READY) {
-                log.warn("upstream {} to {} failed: {} {}", id, broker.name(), error.code(), error.text());
+                log.warn("upstream {} to {} failed: {} {}", id, node.name(), error.code(), error.text());
                 stats.upstreamDisconnected(false);
             }
         } else {
-            log.warn("upstream connection to {} as {} failed: {} {}", broker.name(), keyed == null ? loginKey
+            log.warn("upstream connection to {} as {} failed: {} {}", node.name(), keyed == null ? loginKey
                     : keyed.key(), error.code(), error.text());
             stats.upstreamConnectFailed();
+            node.connectFailed();
+        }
+        if (nodeFault) {
+            cluster.nodeFailed(node, error);
         }
         if (pool != null) {
             pool.connectionFailed(this, error, before == State.READY || before == State.CLOSING);
         } else if (attempt != null) {
-            attempt.finished(null, error);
+            attempt.finished(null, error, nodeFault);
         }
         for (ChannelOwner member : members) {
             member.loop().execute(() -> member.upstreamClosed(this, error));
         }
         members.clear();
+    }
+
+    /** Whether this connection ended for a reason that took its node down (read once it failed). */
+    public boolean failedWithNode() {
+        return nodeFault;
+    }
+
+    /** The connection is over: its node counts it no more (once). */
+    private void closed() {
+        if (state != State.CLOSED) {
+            state = State.CLOSED;
+            if (started) {
+                started = false;
+                node.connectionEnded();
+            }
+        }
     }
 
     @Override
