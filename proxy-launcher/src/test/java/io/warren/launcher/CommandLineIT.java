@@ -110,6 +110,33 @@ class CommandLineIT {
     }
 
     @Test
+    void aClustersNodesAreListedAndEveryMistakeInTheListIsNamed() {
+        WarrenProcess ok = WarrenProcess.run(Map.of(), "--check-config",
+                "amqp://127.0.0.1:5672, amqp://bob:s3cret@127.0.0.2:5673");
+        assertThat(ok.exitCode()).as(ok.output()).isZero();
+        assertThat(ok.output()).doesNotContain("s3cret")
+                .contains("# upstream 2 nodes (amqp): 127.0.0.1:5672, 127.0.0.2:5673");
+        assertThat(line(ok.output(), "upstream")).contains("amqp://127.0.0.1:5672,amqp://bob:***@127.0.0.2:5673");
+        WarrenProcess single = WarrenProcess.run(Map.of(), "--check-config", "amqp://127.0.0.1:5672");
+        assertThat(single.output()).contains("# upstream node (amqp): 127.0.0.1:5672");
+
+        assertOneLineError(WarrenProcess.run(Map.of(), "--check-config", "amqp://127.0.0.1,not a url"),
+                "upstream", "entry 2: not a URL");
+        assertOneLineError(WarrenProcess.run(Map.of(), "--check-config", "amqp://127.0.0.1:70000"),
+                "upstream", "port 70000 is out of range 1..65535");
+        assertOneLineError(WarrenProcess.run(Map.of(), "--check-config", "amqp://127.0.0.1,,amqp://127.0.0.2"),
+                "upstream", "entry 2 of 3 is empty");
+        assertOneLineError(WarrenProcess.run(Map.of(), "--check-config", "amqp://127.0.0.1,amqp://127.0.0.1:5672"),
+                "upstream", "entry amqp://127.0.0.1:5672 is given twice");
+        assertOneLineError(WarrenProcess.run(Map.of(), "--check-config", "amqp://127.0.0.1,amqps://127.0.0.2"),
+                "upstream", "entry amqps://127.0.0.2:5671 is amqps but amqp://127.0.0.1:5672 is amqp");
+        assertOneLineError(WarrenProcess.run(Map.of(), "--check-config", "amqp://127.0.0.1,amqp://warren-no-such.invalid"),
+                "upstream", "entry amqp://warren-no-such.invalid:5672: host 'warren-no-such.invalid' does not resolve");
+        assertOneLineError(WarrenProcess.run(Map.of("WARREN_UPSTREAM_HOLD", "soon"), "--check-config",
+                "amqp://127.0.0.1"), "upstream-hold", "WARREN_UPSTREAM_HOLD");
+    }
+
+    @Test
     void ipv6AddressesInBrackets() {
         WarrenProcess p = WarrenProcess.run(Map.of(), "--check-config", "--listen", "[::1]:5673",
                 "amqp://[::1]:5672");

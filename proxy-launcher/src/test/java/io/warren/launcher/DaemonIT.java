@@ -58,6 +58,7 @@ class DaemonIT {
             assertThat(WarrenProcess.get(http, "/healthz").statusCode()).isEqualTo(200);
             HttpResponse<String> ready = WarrenProcess.get(http, "/readyz");
             assertThat(ready.statusCode()).as(ready.body()).isEqualTo(200);
+            assertThat(ready.body()).startsWith("ready\n").contains(": up since ");
 
             Connection connection = client(amqp, user, password).newConnection();
             CompletableFuture<ShutdownSignalException> closed = new CompletableFuture<>();
@@ -114,7 +115,9 @@ class DaemonIT {
             assertThat(WarrenProcess.get(http, "/healthz").statusCode()).isEqualTo(200);
             HttpResponse<String> ready = WarrenProcess.get(http, "/readyz");
             assertThat(ready.statusCode()).isEqualTo(503);
-            assertThat(ready.body()).contains("cannot reach the broker");
+            // Checked at start: the body says so and lists the node, down, with why.
+            assertThat(ready.body()).startsWith("not ready: no upstream node is up\n")
+                    .contains("node 127.0.0.1:" + nothing + ": down since ").contains("unreachable");
             warren.terminate();
             assertThat(warren.awaitExit(Duration.ofSeconds(15))).as(warren.output()).isZero();
         }
@@ -132,7 +135,7 @@ class DaemonIT {
                     .as(warren.output())
                     .isNotEmpty()
                     .allSatisfy(l -> assertThat(l).startsWith("{").endsWith("}").contains("\"level\":"));
-            assertThat(warren.output()).contains("\"formattedMessage\":\"Upstream broker amqp:");
+            assertThat(warren.output()).contains("\"formattedMessage\":\"Upstream amqp:");
         }
     }
 
