@@ -121,8 +121,9 @@ final class Gen {
                 Generators.ints().map(FieldValue.SignedInt::new),
                 Generators.longs(0, 0xFFFF_FFFFL).map(FieldValue.UnsignedInt::new),
                 Generators.longs().map(FieldValue.SignedLong::new),
-                Generators.floats().map(FieldValue.Float32::new),
-                Generators.doubles().map(FieldValue.Float64::new),
+                // finite only: the decoder refuses the others, as RabbitMQ's does (MethodCodecTest)
+                Generators.floats().filter(Float::isFinite).map(FieldValue.Float32::new),
+                Generators.doubles().filter(Double::isFinite).map(FieldValue.Float64::new),
                 decimal(),
                 longstr(),
                 Generators.byteArrays(0, 20).map(FieldValue.ByteArray::new),
