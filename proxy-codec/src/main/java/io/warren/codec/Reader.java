@@ -16,9 +16,9 @@ import java.util.List;
  * <p>Reply codes: a payload that does not fit the method's field layout (truncated, trailing bytes,
  * table length past the end, malformed UTF-8 in a shortstr) is FRAME_ERROR, because RabbitMQ's generated
  * decode_method_fields falls through to rabbit_misc:frame_error ("cannot decode") and its assert_utf8
- * raises frame_error. Malformed table contents (unknown tag, inner lengths, depth) are SYNTAX_ERROR:
- * RabbitMQ's rabbit_binary_parser:parse_table has no clause for them and drops the connection without
- * a code, and 502 is the spec's code for illegal field values.
+ * raises frame_error. Malformed table contents (unknown tag, inner lengths, depth, a float that is not
+ * finite) are SYNTAX_ERROR: RabbitMQ's rabbit_binary_parser:parse_table has no clause for them and drops
+ * the connection without a code, and 502 is the spec's code for illegal field values.
  */
 final class Reader {
     /** Deepest nesting of tables and arrays accepted, so hostile input cannot exhaust the stack. */
@@ -173,6 +173,15 @@ final class Reader {
         return error(ReplyCode.SYNTAX_ERROR, message);
     }
 
+    /**
+     * An infinite or NaN float: Erlang has no such values, so RabbitMQ's parse_table (a {@code V:32/float} or
+     * {@code V:64/float} match) has no clause for it and its reader crashes, resetting the connection of every client
+     * sharing it. Refusing it here makes Warren close only the client that sent it.
+     */
+    private ProtocolException notFinite(double v) {
+        return syntax("field table float " + v + " at offset " + (pos - 1) + " is not finite");
+    }
+
     private void needIn(int end, int n) throws ProtocolException {
         if (end - pos < n) {
             throw syntax("field table value truncated at offset " + pos);
@@ -265,12 +274,18 @@ final class Reader {
             case 'f': {
                 needIn(end, 4);
                 float v = Float.intBitsToFloat(Wire.i32(b, pos));
+                if (!Float.isFinite(v)) {
+                    throw notFinite(v);
+                }
                 pos += 4;
                 return new FieldValue.Float32(v);
             }
             case 'd': {
                 needIn(end, 8);
                 double v = Double.longBitsToDouble(Wire.i64(b, pos));
+                if (!Double.isFinite(v)) {
+                    throw notFinite(v);
+                }
                 pos += 8;
                 return new FieldValue.Float64(v);
             }

@@ -2,14 +2,14 @@ package io.warren.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warren.testsupport.gen.Generator;
+import io.warren.testsupport.gen.Generators;
+import io.warren.testsupport.gen.Property;
 import java.nio.ByteBuffer;
+import java.util.HexFormat;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
 
 /**
  * Hostile input: random bytes and mutated valid streams, in random splits. The decoders may only return
@@ -18,48 +18,55 @@ import net.jqwik.api.constraints.IntRange;
 class DecoderFuzzTest {
     private static final int MAX = 4096;
 
-    @Provide
-    Arbitrary<byte[]> noise() {
-        return Arbitraries.bytes().array(byte[].class).ofMaxSize(3000);
+    private static final Generator<byte[]> NOISE = Generators.byteArrays(0, 3000);
+    private static final Generator<List<Integer>> SPLITS = Gen.splits();
+    private static final Generator<List<AmqpMethod>> METHODS = Gen.anyMethod().list(1, 4);
+
+    private record Split(byte[] bytes, List<Integer> splits) {
+        @Override
+        public String toString() {
+            return "bytes=" + HexFormat.of().formatHex(bytes) + " splits=" + splits;
+        }
     }
 
-    @Provide
-    Arbitrary<List<Integer>> splits() {
-        return Gen.splits();
-    }
-
-    @Provide
-    Arbitrary<List<AmqpMethod>> methods() {
-        return Gen.anyMethod().list().ofMinSize(1).ofMaxSize(4);
-    }
-
-    @Property(tries = 400)
-    void randomBytes(@ForAll("noise") byte[] bytes, @ForAll("splits") List<Integer> splits) {
-        feed(bytes, splits);
+    @Test
+    void randomBytes() {
+        Property.forAll(r -> new Split(NOISE.next(r), SPLITS.next(r))).cases(400).check(c -> feed(c.bytes, c.splits));
     }
 
     /** Plausible headers with random type, channel and (mostly small) size, then noise. */
-    @Property(tries = 400)
-    void randomHeaders(@ForAll @IntRange(min = 0, max = 255) int type, @ForAll("noise") byte[] rest,
-                       @ForAll @IntRange(min = 0, max = 5000) int size, @ForAll("splits") List<Integer> splits) {
-        ByteBuffer b = ByteBuffer.allocate(7 + rest.length);
-        b.put((byte) type).putShort((short) 1).putInt(size).put(rest);
-        feed(b.array(), splits);
+    @Test
+    void randomHeaders() {
+        Generator<Integer> types = Generators.ints(0, 255);
+        Generator<Integer> sizes = Generators.ints(0, 5000);
+        Property.forAll(r -> {
+            int type = types.next(r);
+            byte[] rest = NOISE.next(r);
+            int size = sizes.next(r);
+            ByteBuffer b = ByteBuffer.allocate(7 + rest.length);
+            b.put((byte) type).putShort((short) 1).putInt(size).put(rest);
+            return new Split(b.array(), SPLITS.next(r));
+        }).cases(400).check(c -> feed(c.bytes, c.splits));
     }
 
-    @Property(tries = 400)
-    void mutatedValidStreams(@ForAll("methods") List<AmqpMethod> methods, @ForAll("splits") List<Integer> splits,
-                             @ForAll @IntRange(min = 1, max = 8) int mutations,
-                             @ForAll @IntRange(min = 0, max = Integer.MAX_VALUE) int seed) {
-        int total = methods.stream().mapToInt(FrameEncoder::methodFrameSize).sum();
-        ByteBuffer b = ByteBuffer.allocate(total);
-        methods.forEach(m -> FrameEncoder.writeMethod(b, 1, m));
-        byte[] bytes = b.array();
-        java.util.Random r = new java.util.Random(seed);
-        for (int i = 0; i < mutations; i++) {
-            bytes[r.nextInt(bytes.length)] = (byte) r.nextInt(256);
-        }
-        feed(bytes, splits);
+    private record Mutated(List<AmqpMethod> methods, List<Integer> splits, int mutations, int seed) {}
+
+    @Test
+    void mutatedValidStreams() {
+        Generator<Integer> mutations = Generators.ints(1, 8);
+        Generator<Integer> seeds = Generators.ints(0, Integer.MAX_VALUE);
+        Property.forAll(r -> new Mutated(METHODS.next(r), SPLITS.next(r), mutations.next(r), seeds.next(r)))
+                .cases(400).check(c -> {
+                    int total = c.methods.stream().mapToInt(FrameEncoder::methodFrameSize).sum();
+                    ByteBuffer b = ByteBuffer.allocate(total);
+                    c.methods.forEach(m -> FrameEncoder.writeMethod(b, 1, m));
+                    byte[] bytes = b.array();
+                    Random r = new Random(c.seed);
+                    for (int i = 0; i < c.mutations; i++) {
+                        bytes[r.nextInt(bytes.length)] = (byte) r.nextInt(256);
+                    }
+                    feed(bytes, c.splits);
+                });
     }
 
     /** Feeds bytes in chunks; decodes every method and header frame too. */
@@ -99,21 +106,23 @@ class DecoderFuzzTest {
     }
 
     /** Mutations of method payloads alone (no framing): only ProtocolException or a value. */
-    @Property(tries = 1000)
-    void mutatedMethodPayloads(@ForAll("methods") List<AmqpMethod> methods,
-                               @ForAll @IntRange(min = 0, max = Integer.MAX_VALUE) int seed) {
-        AmqpMethod m = methods.get(0);
-        ByteBuffer b = ByteBuffer.allocate(MethodCodec.encodedSize(m));
-        MethodCodec.encode(m, b);
-        byte[] bytes = b.array();
-        java.util.Random r = new java.util.Random(seed);
-        int cut = r.nextInt(bytes.length + 1);
-        bytes[r.nextInt(bytes.length)] = (byte) r.nextInt(256);
-        try {
-            MethodCodec.decode(ByteBuffer.wrap(bytes, 0, r.nextBoolean() ? bytes.length : cut));
-        } catch (ProtocolException expected) {
-            assertThat(expected.replyCode()).isIn(ReplyCode.FRAME_ERROR, ReplyCode.SYNTAX_ERROR,
-                    ReplyCode.NOT_IMPLEMENTED);
-        }
+    @Test
+    void mutatedMethodPayloads() {
+        Generator<Integer> seeds = Generators.ints(0, Integer.MAX_VALUE);
+        Property.forAll(r -> new Mutated(METHODS.next(r), List.of(), 1, seeds.next(r))).cases(1000).check(c -> {
+            AmqpMethod m = c.methods.get(0);
+            ByteBuffer b = ByteBuffer.allocate(MethodCodec.encodedSize(m));
+            MethodCodec.encode(m, b);
+            byte[] bytes = b.array();
+            Random r = new Random(c.seed);
+            int cut = r.nextInt(bytes.length + 1);
+            bytes[r.nextInt(bytes.length)] = (byte) r.nextInt(256);
+            try {
+                MethodCodec.decode(ByteBuffer.wrap(bytes, 0, r.nextBoolean() ? bytes.length : cut));
+            } catch (ProtocolException expected) {
+                assertThat(expected.replyCode()).isIn(ReplyCode.FRAME_ERROR, ReplyCode.SYNTAX_ERROR,
+                        ReplyCode.NOT_IMPLEMENTED);
+            }
+        });
     }
 }

@@ -75,6 +75,30 @@ class MethodCodecTest {
         assertCode(() -> MethodCodec.decode(hex("0032 000a 0000 01 71 00 00000004 01 61 49 00")), ReplyCode.SYNTAX_ERROR);
     }
 
+    /**
+     * RabbitMQ 3.10's parse_table has no clause for a float that is not finite (Erlang has no such value) and its
+     * reader crashes, dropping every client on the connection: the codec refuses them like other bad table contents.
+     */
+    @Test
+    void floatsThatAreNotFiniteAreSyntaxErrors() throws ProtocolException {
+        // queue.declare with table {a: d +Infinity}, {a: d NaN}, {a: f -Infinity}, {a: [f NaN]}
+        assertCode(() -> MethodCodec.decode(hex("0032 000a 0000 01 71 00 0000000b 01 61 64 7ff0000000000000")),
+                ReplyCode.SYNTAX_ERROR);
+        assertCode(() -> MethodCodec.decode(hex("0032 000a 0000 01 71 00 0000000b 01 61 64 7ff8000000000000")),
+                ReplyCode.SYNTAX_ERROR);
+        assertCode(() -> MethodCodec.decode(hex("0032 000a 0000 01 71 00 00000007 01 61 66 ff800000")),
+                ReplyCode.SYNTAX_ERROR);
+        assertCode(() -> MethodCodec.decode(hex("0032 000a 0000 01 71 00 0000000c 01 61 41 00000005 66 7fc00000")),
+                ReplyCode.SYNTAX_ERROR);
+        assertCode(() -> FieldTable.decode(hex("00000007 01 61 66 7f800000")), ReplyCode.SYNTAX_ERROR);
+        // the largest finite values and -0 are numbers like any other
+        assertThat(MethodCodec.decode(hex("0032 000a 0000 01 71 00 0000000b 01 61 64 7fefffffffffffff")))
+                .isEqualTo(new QueueMethod.Declare(0, "q", false, false, false, false, false,
+                        FieldTable.of("a", new FieldValue.Float64(Double.MAX_VALUE))));
+        assertThat(FieldTable.decode(hex("00000007 01 61 66 80000000")))
+                .isEqualTo(FieldTable.of("a", new FieldValue.Float32(-0f)));
+    }
+
     @Test
     void deepNestingIsRefusedWithoutStackOverflow() {
         int depth = 100_000;

@@ -2,39 +2,26 @@ package io.warren.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warren.testsupport.gen.Generator;
+import io.warren.testsupport.gen.Property;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Test;
 
 /** encode -> decode is the identity, for every method, content headers and nested tables. */
 class RoundTripTest {
 
-    @Provide
-    Arbitrary<AmqpMethod> methods() {
-        return Gen.anyMethod();
+    private static final Generator<AmqpMethod> METHODS = Gen.anyMethod();
+    private static final Generator<ContentHeader> HEADERS = Gen.contentHeader();
+    private static final Generator<List<Integer>> SPLITS = Gen.splits();
+
+    @Test
+    void methodRoundTrips() {
+        Property.forAll(METHODS).cases(1000).check(RoundTripTest::methodRoundTrips);
     }
 
-    @Provide
-    Arbitrary<ContentHeader> headers() {
-        return Gen.contentHeader();
-    }
-
-    @Provide
-    Arbitrary<FieldTable> tables() {
-        return Gen.table(4);
-    }
-
-    @Provide
-    Arbitrary<List<Integer>> splits() {
-        return Gen.splits();
-    }
-
-    @Property(tries = 1000)
-    void methodRoundTrips(@ForAll("methods") AmqpMethod m) throws ProtocolException {
+    private static void methodRoundTrips(AmqpMethod m) throws ProtocolException {
         int size = MethodCodec.encodedSize(m);
         // Encode at an offset with slack after, to check position handling and the size computation.
         ByteBuffer out = ByteBuffer.allocate(size + 10);
@@ -46,8 +33,12 @@ class RoundTripTest {
         assertThat(payload.position()).as("decode must not move the position").isEqualTo(3);
     }
 
-    @Property(tries = 300)
-    void contentHeaderRoundTrips(@ForAll("headers") ContentHeader h) throws ProtocolException {
+    @Test
+    void contentHeaderRoundTrips() {
+        Property.forAll(HEADERS).cases(300).check(RoundTripTest::contentHeaderRoundTrips);
+    }
+
+    private static void contentHeaderRoundTrips(ContentHeader h) throws ProtocolException {
         ByteBuffer out = ByteBuffer.allocate(h.encodedSize());
         h.encode(out);
         assertThat(out.hasRemaining()).isFalse();
@@ -57,16 +48,26 @@ class RoundTripTest {
         assertThat(out.position()).isZero();
     }
 
-    @Property(tries = 200)
-    void nestedTablesRoundTrip(@ForAll("tables") FieldTable t) throws ProtocolException {
+    @Test
+    void nestedTablesRoundTrip() {
+        Property.forAll(Gen.table(4)).cases(200).check(RoundTripTest::nestedTableRoundTrips);
+    }
+
+    private static void nestedTableRoundTrips(FieldTable t) throws ProtocolException {
         AmqpMethod m = new QueueMethod.Declare(0, "q", false, true, false, false, false, t);
         ByteBuffer b = FrameEncoder.method(1, m);
         assertThat(MethodCodec.decode(b.slice(FrameType.HEADER_SIZE, b.limit() - FrameType.OVERHEAD))).isEqualTo(m);
     }
 
-    @Property(tries = 200)
-    void framesSurviveAnySplit(@ForAll("methods") AmqpMethod m1, @ForAll("headers") ContentHeader h,
-                               @ForAll("methods") AmqpMethod m2, @ForAll("splits") List<Integer> splits)
+    private record Stream(AmqpMethod m1, ContentHeader h, AmqpMethod m2, List<Integer> splits) {}
+
+    @Test
+    void framesSurviveAnySplit() {
+        Property.forAll(r -> new Stream(METHODS.next(r), HEADERS.next(r), METHODS.next(r), SPLITS.next(r)))
+                .cases(200).check(s -> framesSurviveThisSplit(s.m1, s.h, s.m2, s.splits));
+    }
+
+    private static void framesSurviveThisSplit(AmqpMethod m1, ContentHeader h, AmqpMethod m2, List<Integer> splits)
             throws ProtocolException {
         byte[] body = new byte[(int) Math.floorMod(h.bodySize(), 3000L)];
         for (int i = 0; i < body.length; i++) {

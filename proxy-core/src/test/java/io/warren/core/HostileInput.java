@@ -14,22 +14,21 @@ import io.warren.codec.LongString;
 import io.warren.codec.MethodCodec;
 import io.warren.codec.MethodInfo;
 import io.warren.codec.ProtocolHeader;
+import io.warren.testsupport.gen.Generator;
+import io.warren.testsupport.gen.Generators;
 import java.io.ByteArrayOutputStream;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.RecordComponent;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.Tuple;
 
 /**
- * jqwik generators of what a hostile client sends: pieces of a byte stream ({@link Piece}), each a readable value
- * so a shrunk counterexample can be turned into a plain regression test.
+ * Generators (test-support's seeded ones) of what a hostile client sends: pieces of a byte stream ({@link Piece}), each
+ * a readable value so that a failing case can be turned into a plain regression test.
  */
 final class HostileInput {
     private HostileInput() {}
@@ -130,43 +129,42 @@ final class HostileInput {
     // ---------------------------------------------------------------- handshake
 
     /** What comes before the handshake proper: nothing, junk, a protocol header with one byte wrong, a cut one. */
-    static Arbitrary<Piece> protocolHeader() {
-        Arbitrary<Piece> valid = Arbitraries.just(new Raw(ProtocolHeader.AMQP_0_9_1.clone()));
-        Arbitrary<Piece> mutated = Combinators.combine(Arbitraries.integers().between(0, 7),
-                Arbitraries.integers().between(0, 255)).as((at, value) -> {
-                    byte[] h = ProtocolHeader.AMQP_0_9_1.clone();
-                    h[at] = value.byteValue();
-                    return new Raw(h);
-                });
-        Arbitrary<Piece> cut = Arbitraries.integers().between(0, 7)
-                .map(n -> new Raw(java.util.Arrays.copyOf(ProtocolHeader.AMQP_0_9_1, n)));
-        Arbitrary<Piece> junkFirst = junk(16).map(j -> {
+    static Generator<Piece> protocolHeader() {
+        Generator<Piece> valid = r -> new Raw(ProtocolHeader.AMQP_0_9_1.clone());
+        Generator<Integer> positions = Generators.ints(0, 7);
+        Generator<Integer> octets = Generators.ints(0, 255);
+        Generator<Piece> mutated = r -> {
+            byte[] h = ProtocolHeader.AMQP_0_9_1.clone();
+            h[positions.next(r)] = octets.next(r).byteValue();
+            return new Raw(h);
+        };
+        Generator<Piece> cut = positions.map(n -> new Raw(Arrays.copyOf(ProtocolHeader.AMQP_0_9_1, n)));
+        Generator<Piece> junkFirst = junk(16).map(j -> {
             byte[] b = new byte[j.bytes.length + 8];
             System.arraycopy(j.bytes, 0, b, 0, j.bytes.length);
             System.arraycopy(ProtocolHeader.AMQP_0_9_1, 0, b, j.bytes.length, 8);
             return new Raw(b);
         });
-        return Arbitraries.frequencyOf(Tuple.of(8, valid), Tuple.of(2, mutated), Tuple.of(1, cut),
-                Tuple.of(1, junkFirst));
+        return Generators.<Piece>weighted(8, valid).or(2, mutated).or(1, cut).or(1, junkFirst);
     }
 
     /** Connection-class steps in any order, with good and bad values, mixed with the post-handshake pieces. */
-    static Arbitrary<Piece> handshakeStep() {
-        Arbitrary<Piece> startOk = Combinators.combine(
-                Arbitraries.of("PLAIN", "AMQPLAIN", "EXTERNAL", "", "plain"),
-                Arbitraries.frequencyOf(
-                        Tuple.of(6, Arbitraries.just(plain("guest", "guest"))),
-                        Tuple.of(1, Arbitraries.just(LongString.of("\0guest".getBytes(StandardCharsets.UTF_8)))),
-                        Tuple.of(2, Arbitraries.bytes().array(byte[].class).ofMaxSize(24).map(LongString::of))),
-                table()).as((mechanism, response, properties) -> (Piece) new Method(0,
-                        new ConnectionMethod.StartOk(properties, mechanism, response, "en_US")));
-        Arbitrary<Piece> tuneOk = Combinators.combine(shortValue(), Arbitraries.of(0L, 4095L, 4096L, 131072L,
-                131073L, 0xFFFF_FFFFL), Arbitraries.of(0, 1, 60, 65535)).as((c, f, h) -> (Piece) new Method(0,
-                        new ConnectionMethod.TuneOk(c, f, h)));
-        Arbitrary<Piece> open = Arbitraries.of("/", "", "no-such-vhost", "//").map(v -> (Piece) new Method(0,
+    static Generator<Piece> handshakeStep() {
+        Generator<String> mechanisms = Generators.elements("PLAIN", "AMQPLAIN", "EXTERNAL", "", "plain");
+        Generator<LongString> responses = Generators.<LongString>weighted(6, Generators.constant(plain("guest", "guest")))
+                .or(1, Generators.constant(LongString.of("\0guest".getBytes(StandardCharsets.UTF_8))))
+                .or(2, Generators.byteArrays(0, 24).map(LongString::of));
+        Generator<FieldTable> tables = table();
+        Generator<Piece> startOk = r -> new Method(0, new ConnectionMethod.StartOk(tables.next(r), mechanisms.next(r),
+                responses.next(r), "en_US"));
+        Generator<Integer> shorts = shortValue();
+        Generator<Long> frameMaxes = Generators.elements(0L, 4095L, 4096L, 131072L, 131073L, 0xFFFF_FFFFL);
+        Generator<Integer> heartbeats = Generators.elements(0, 1, 60, 65535);
+        Generator<Piece> tuneOk = r -> new Method(0, new ConnectionMethod.TuneOk(shorts.next(r), frameMaxes.next(r),
+                heartbeats.next(r)));
+        Generator<Piece> open = Generators.elements("/", "", "no-such-vhost", "//").map(v -> new Method(0,
                 new ConnectionMethod.Open(v, "", false)));
-        return Arbitraries.frequencyOf(Tuple.of(6, startOk), Tuple.of(4, tuneOk), Tuple.of(4, open),
-                Tuple.of(4, postHandshakeStep()));
+        return Generators.<Piece>weighted(6, startOk).or(4, tuneOk).or(4, open).or(4, postHandshakeStep());
     }
 
     private static LongString plain(String user, String password) {
@@ -176,53 +174,65 @@ final class HostileInput {
     // ---------------------------------------------------------------- after the handshake
 
     /** Channels a hostile client uses: mostly the few it opens, sometimes ones it never opened or out of range. */
-    static Arbitrary<Integer> channel() {
-        return Arbitraries.frequencyOf(
-                Tuple.of(2, Arbitraries.just(0)),
-                Tuple.of(14, Arbitraries.integers().between(1, 2)),
-                Tuple.of(2, Arbitraries.just(3)),
-                Tuple.of(2, Arbitraries.of(2047, 2048, 65535)),
-                Tuple.of(1, Arbitraries.integers().between(0, 65535)));
+    static Generator<Integer> channel() {
+        return Generators.<Integer>weighted(2, Generators.constant(0))
+                .or(14, Generators.ints(1, 2))
+                .or(2, Generators.constant(3))
+                .or(2, Generators.elements(2047, 2048, 65535))
+                .or(1, Generators.ints(0, 65535));
     }
 
-    static Arbitrary<Piece> postHandshakeStep() {
-        Arbitrary<Piece> openChannel = channel().map(ch -> (Piece) new Method(ch, new ChannelMethod.Open("")));
-        Arbitrary<Piece> closeChannel = channel().map(ch -> (Piece) new Method(ch,
-                new ChannelMethod.Close(200, "bye", 0, 0)));
-        Arbitrary<Piece> method = Combinators.combine(channel(), anyMethod()).as(Method::new);
-        Arbitrary<Piece> truncated = Combinators.combine(channel(), anyMethod(), Arbitraries.integers().between(0,
-                40)).as(Truncated::new);
-        Arbitrary<Piece> publish = Combinators.combine(channel(), Arbitraries.of("", "fuzz", "amq.gen-none"),
-                Arbitraries.integers().between(0, 300), Arbitraries.integers().between(1, 200)).as(Publish::new);
-        Arbitrary<Piece> header = Combinators.combine(channel(), Arbitraries.longs().between(0, 1L << 40)
-                .edgeCases(e -> e.includeOnly(0L, 1L))).as(Header::new);
-        Arbitrary<Piece> body = Combinators.combine(channel(), Arbitraries.integers().between(0, 300)).as(Body::new);
-        return Arbitraries.frequencyOf(
-                Tuple.of(6, openChannel), Tuple.of(2, closeChannel), Tuple.of(10, method), Tuple.of(2, truncated),
-                Tuple.of(4, publish), Tuple.of(2, header), Tuple.of(2, body), Tuple.of(3, frame()),
-                Tuple.of(1, junk(64).map(j -> (Piece) j)));
+    static Generator<Piece> postHandshakeStep() {
+        Generator<Integer> channels = channel();
+        Generator<AmqpMethod> methods = anyMethod();
+        Generator<Piece> openChannel = channels.map(ch -> new Method(ch, new ChannelMethod.Open("")));
+        Generator<Piece> closeChannel = channels.map(ch -> new Method(ch, new ChannelMethod.Close(200, "bye", 0, 0)));
+        Generator<Piece> method = r -> new Method(channels.next(r), methods.next(r));
+        Generator<Integer> keeps = Generators.ints(0, 40);
+        Generator<Piece> truncated = r -> new Truncated(channels.next(r), methods.next(r), keeps.next(r));
+        Generator<String> routingKeys = Generators.elements("", "fuzz", "amq.gen-none");
+        Generator<Integer> bodySizes = Generators.ints(0, 300);
+        Generator<Integer> frameBodies = Generators.ints(1, 200);
+        Generator<Piece> publish = r -> new Publish(channels.next(r), routingKeys.next(r), bodySizes.next(r),
+                frameBodies.next(r));
+        Generator<Long> announced = Generators.longs(0, 1L << 40);
+        Generator<Piece> header = r -> new Header(channels.next(r), announced.next(r));
+        Generator<Piece> body = r -> new Body(channels.next(r), bodySizes.next(r));
+        return Generators.<Piece>weighted(6, openChannel).or(2, closeChannel).or(10, method).or(2, truncated)
+                .or(4, publish).or(2, header).or(2, body).or(3, frame()).or(1, junk(64));
     }
 
     /** Frames with any type, wrong sizes (truncated or beyond frame_max) and wrong end octets. */
-    static Arbitrary<Piece> frame() {
-        Arbitrary<Integer> type = Arbitraries.frequencyOf(
-                Tuple.of(4, Arbitraries.of(FrameType.METHOD, FrameType.HEADER, FrameType.BODY, FrameType.HEARTBEAT)),
-                Tuple.of(1, Arbitraries.integers().between(0, 255)));
-        Arbitrary<byte[]> payload = Arbitraries.bytes().array(byte[].class).ofMaxSize(40);
-        Arbitrary<Integer> end = Arbitraries.frequencyOf(Tuple.of(4, Arbitraries.just(FrameType.FRAME_END)),
-                Tuple.of(1, Arbitraries.integers().between(0, 255)));
-        Arbitrary<Integer> sizeDelta = Arbitraries.frequencyOf(Tuple.of(6, Arbitraries.just(0)),
-                Tuple.of(2, Arbitraries.integers().between(-3, 3)),
-                Tuple.of(1, Arbitraries.of(FRAME_MAX, FRAME_MAX + 1, Integer.MAX_VALUE, -1)));
-        return Combinators.combine(type, channel(), payload, end, sizeDelta).as((t, ch, p, e, d) -> {
-            long size = d == FRAME_MAX || d == FRAME_MAX + 1 || d == Integer.MAX_VALUE || d == -1
-                    ? (d == -1 ? 0xFFFF_FFFFL : d) : Math.max(0, p.length + d);
-            return new Frame(t, ch, size, p, e);
-        });
+    static Generator<Piece> frame() {
+        Generator<Integer> types = Generators.<Integer>weighted(4, Generators.elements(FrameType.METHOD,
+                        FrameType.HEADER, FrameType.BODY, FrameType.HEARTBEAT))
+                .or(1, Generators.ints(0, 255));
+        Generator<Integer> channels = channel();
+        Generator<byte[]> payloads = Generators.byteArrays(0, 40);
+        Generator<Integer> ends = Generators.<Integer>weighted(4, Generators.constant(FrameType.FRAME_END))
+                .or(1, Generators.ints(0, 255));
+        Generator<Long> beyond = Generators.elements((long) FRAME_MAX, FRAME_MAX + 1L, (long) Integer.MAX_VALUE,
+                0xFFFF_FFFFL);
+        Generator<Integer> deltas = Generators.ints(-3, 3);
+        Generator<Integer> sizeKinds = Generators.<Integer>weighted(6, Generators.constant(0))
+                .or(2, Generators.constant(1))
+                .or(1, Generators.constant(2));
+        return r -> {
+            int type = types.next(r);
+            int ch = channels.next(r);
+            byte[] payload = payloads.next(r);
+            int end = ends.next(r);
+            long size = switch (sizeKinds.next(r)) {
+                case 0 -> payload.length; // right
+                case 1 -> Math.max(0, payload.length + deltas.next(r)); // a few bytes off
+                default -> beyond.next(r); // beyond frame_max, up to the largest uint32
+            };
+            return new Frame(type, ch, size, payload, end);
+        };
     }
 
-    static Arbitrary<Raw> junk(int maxSize) {
-        return Arbitraries.bytes().array(byte[].class).ofMinSize(1).ofMaxSize(maxSize).map(Raw::new);
+    static Generator<Raw> junk(int maxSize) {
+        return Generators.byteArrays(1, maxSize).map(Raw::new);
     }
 
     // ---------------------------------------------------------------- methods from the codec's records
@@ -231,12 +241,13 @@ final class HostileInput {
      * Any method of the codec's table with random field values: client and server methods alike, the channel-level
      * methods a client may send four times as often as the rest (those reach the broker).
      */
-    static Arbitrary<AmqpMethod> anyMethod() {
-        List<Tuple.Tuple2<Integer, Arbitrary<AmqpMethod>>> all = new ArrayList<>();
+    static Generator<AmqpMethod> anyMethod() {
+        Generators.Weighted<AmqpMethod> all = null;
         for (MethodInfo info : MethodCodec.methodTable()) {
-            all.add(Tuple.of(clientMayForward(info) ? 4 : 1, method(info)));
+            int weight = clientMayForward(info) ? 4 : 1;
+            all = all == null ? Generators.weighted(weight, method(info)) : all.or(weight, method(info));
         }
-        return Arbitraries.frequencyOf(all);
+        return all;
     }
 
     private static boolean clientMayForward(MethodInfo info) {
@@ -245,7 +256,7 @@ final class HostileInput {
                         "flow-ok").contains(info.name()));
     }
 
-    private static Arbitrary<AmqpMethod> method(MethodInfo info) {
+    private static Generator<AmqpMethod> method(MethodInfo info) {
         Class<?> rec = recordFor(info);
         RecordComponent[] components = rec.getRecordComponents();
         Class<?>[] types = new Class<?>[components.length];
@@ -258,14 +269,11 @@ final class HostileInput {
         } catch (NoSuchMethodException e) {
             throw new AssertionError(e);
         }
-        if (info.fields().isEmpty()) {
-            return Arbitraries.just(newInstance(constructor, new Object[0]));
-        }
-        List<Arbitrary<Object>> fields = new ArrayList<>();
+        List<Generator<Object>> fields = new ArrayList<>();
         for (MethodInfo.Field f : info.fields()) {
             fields.add(field(f.type()));
         }
-        return Combinators.combine(fields).as(values -> newInstance(constructor, values.toArray()));
+        return Generators.sequence(fields).map(values -> newInstance(constructor, values.toArray()));
     }
 
     private static Class<?> recordFor(MethodInfo info) {
@@ -292,52 +300,54 @@ final class HostileInput {
         }
     }
 
-    private static Arbitrary<Object> field(String type) {
-        return switch (type) {
-            case "octet" -> Arbitraries.integers().between(0, 255).asGeneric();
-            case "short" -> shortValue().asGeneric();
-            case "long" -> Arbitraries.longs().between(0, 0xFFFF_FFFFL).asGeneric();
-            case "longlong", "timestamp" -> Arbitraries.longs().asGeneric();
-            case "bit" -> Arbitraries.of(true, false).asGeneric();
-            case "shortstr" -> name().asGeneric();
-            case "longstr" -> Arbitraries.bytes().array(byte[].class).ofMaxSize(40).map(LongString::of).asGeneric();
-            case "table" -> table().asGeneric();
+    private static Generator<Object> field(String type) {
+        Generator<?> g = switch (type) {
+            case "octet" -> Generators.ints(0, 255);
+            case "short" -> shortValue();
+            case "long" -> Generators.longs(0, 0xFFFF_FFFFL);
+            case "longlong", "timestamp" -> Generators.longs();
+            case "bit" -> Generators.booleans();
+            case "shortstr" -> name();
+            case "longstr" -> Generators.byteArrays(0, 40).map(LongString::of);
+            case "table" -> table();
             default -> throw new AssertionError(type);
         };
+        return g::next;
     }
 
-    private static Arbitrary<Integer> shortValue() {
-        return Arbitraries.integers().between(0, 65535).edgeCases(e -> e.includeOnly(0, 1, 65535));
+    private static Generator<Integer> shortValue() {
+        return Generators.ints(0, 65535);
     }
 
     /**
      * Entity names, exchange types, consumer tags: a small set of interesting names (built-in entities, reserved
      * prefixes) and short random ones, so the broker does not fill up with thousands of queues.
      */
-    static Arbitrary<String> name() {
-        return Arbitraries.frequencyOf(
-                Tuple.of(6, Arbitraries.of("", "fuzz", "fuzz.q", "amq.direct", "amq.topic", "amq.default",
-                        "amq.rabbitmq.reply-to", "amq.gen-x", "direct", "fanout", "topic", "headers", "x-no-such")),
-                Tuple.of(3, Arbitraries.strings().withCharRange('a', 'c').ofMaxLength(3).map(s -> "fuzz-" + s)),
-                Tuple.of(1, Arbitraries.strings().ofMaxLength(12)),
-                Tuple.of(1, Arbitraries.strings().ascii().ofLength(255)));
+    static Generator<String> name() {
+        return Generators.<String>weighted(6, Generators.elements("", "fuzz", "fuzz.q", "amq.direct", "amq.topic",
+                        "amq.default", "amq.rabbitmq.reply-to", "amq.gen-x", "direct", "fanout", "topic", "headers",
+                        "x-no-such"))
+                .or(3, Generators.strings(Generators.chars('a', 'c'), 0, 3).map(s -> "fuzz-" + s))
+                .or(1, Generators.unicodeStrings(0, 12))
+                .or(1, Generators.strings(Generators.chars('\u0000', '\u007F'), 255, 255));
     }
 
-    static Arbitrary<FieldTable> table() {
-        Arbitrary<String> key = Arbitraries.of("x-message-ttl", "x-expires", "x-max-length", "x-queue-type",
+    static Generator<FieldTable> table() {
+        Generator<String> keys = Generators.elements("x-message-ttl", "x-expires", "x-max-length", "x-queue-type",
                 "x-dead-letter-exchange", "x-max-priority", "x-match", "alternate-exchange", "x-overflow",
                 "x-single-active-consumer", "x-priority", "x-cancel-on-ha-failover", "capabilities", "k");
-        Arbitrary<FieldValue> value = Arbitraries.oneOf(List.of(
-                Arbitraries.of(true, false).map(FieldValue.Bool::of),
-                Arbitraries.integers().map(FieldValue.SignedInt::new),
-                Arbitraries.longs().map(FieldValue.SignedLong::new),
-                Arbitraries.integers().between(0, 255).map(FieldValue.UnsignedByte::new),
-                Arbitraries.of("classic", "quorum", "stream", "reject-publish", "all", "any", "").map(
+        Generator<FieldValue> values = Generators.oneOf(List.of(
+                Generators.booleans().map(FieldValue.Bool::of),
+                Generators.ints().map(FieldValue.SignedInt::new),
+                Generators.longs().map(FieldValue.SignedLong::new),
+                Generators.ints(0, 255).map(FieldValue.UnsignedByte::new),
+                Generators.elements("classic", "quorum", "stream", "reject-publish", "all", "any", "").map(
                         s -> LongString.of(s.getBytes(StandardCharsets.UTF_8))),
-                Arbitraries.doubles().map(FieldValue.Float64::new),
-                Arbitraries.just(new FieldValue.Void()),
-                Arbitraries.just(new FieldValue.Table(FieldTable.EMPTY))));
-        return Arbitraries.frequencyOf(Tuple.of(3, Arbitraries.just(FieldTable.EMPTY)),
-                Tuple.of(1, Arbitraries.maps(key, value).ofMaxSize(3).map(FieldTable::new)));
+                // infinities and NaN included: RabbitMQ's parser crashes on them, so Warren must not forward them
+                Generators.doubles().map(FieldValue.Float64::new),
+                Generators.constant(new FieldValue.Void()),
+                Generators.constant(new FieldValue.Table(FieldTable.EMPTY))));
+        return Generators.<FieldTable>weighted(3, Generators.constant(FieldTable.EMPTY))
+                .or(1, Generators.maps(keys, values, 0, 3).map(FieldTable::new));
     }
 }

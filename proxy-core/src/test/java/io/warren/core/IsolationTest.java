@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import io.warren.codec.BasicMethod;
+import io.warren.codec.BasicProperties;
 import io.warren.codec.ChannelMethod;
 import io.warren.codec.ConnectionMethod;
+import io.warren.codec.ContentHeader;
 import io.warren.codec.ExchangeMethod;
 import io.warren.codec.FieldTable;
 import io.warren.codec.FieldValue;
@@ -170,6 +172,29 @@ class IsolationTest {
                     c.openChannel(1);
                     c.sendMethod(1, new QueueMethod.Declare(0, "", false, true, false, true, false,
                             FieldTable.builder().put("x-queue-type", new FieldValue.UnsignedByte(185)).build()));
+                }),
+                // RabbitMQ 3.10.8's parse_table has no clause for a float that is not finite: its reader crashes and
+                // drops the connection (found by HostileClientFuzzTest with test-support's generators)
+                new Case("an infinite double in a method's table", c -> {
+                    c.openChannel(1);
+                    c.sendMethod(1, new QueueMethod.Declare(0, "", false, false, false, true, false,
+                            FieldTable.builder().put("x-match", new FieldValue.Float64(Double.POSITIVE_INFINITY))
+                                    .build()));
+                }),
+                new Case("a NaN float in a method's table", c -> {
+                    c.openChannel(1);
+                    c.sendMethod(1, new ExchangeMethod.Unbind(0, "amq.direct", "amq.fanout", "k", true,
+                            FieldTable.builder().put("k", new FieldValue.Float32(Float.NaN)).build()));
+                }),
+                new Case("an infinite double in a message's headers", c -> {
+                    c.openChannel(1);
+                    c.sendMethod(1, new BasicMethod.Publish(0, "", "nowhere", false, false));
+                    ByteBuffer header = ByteBuffer.allocate(256);
+                    FrameEncoder.writeHeader(header, 1, ContentHeader.basic(1, BasicProperties.builder().headers(
+                            FieldTable.builder().put("h", new FieldValue.Float64(Double.NEGATIVE_INFINITY)).build())
+                            .build()));
+                    c.send(header.flip());
+                    c.sendBody(1, new byte[1]);
                 }),
                 new Case("basic.recover-async requeue=false", c -> {
                     c.openChannel(1);

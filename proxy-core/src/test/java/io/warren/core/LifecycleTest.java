@@ -195,14 +195,13 @@ class LifecycleTest {
                 clients.add(c);
             }
             broker.stopApp(); // returns once the broker has closed its connections
-            long stoppedAt = System.nanoTime();
             try {
                 await().atMost(Duration.ofSeconds(10)).until(() -> closes.size() == 10);
-                long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - stoppedAt);
-                assertThat(millis).as("closed within the upstream heartbeat interval (2 s)").isLessThanOrEqualTo(2000);
+                // Closed because the broker closed the upstream connection, not later by the upstream heartbeat
+                // check (2 s, two missed intervals), which would say so: an ordering, not a stopwatch.
                 assertThat(closes).allSatisfy(s -> {
                     assertThat(s.isHardError()).isTrue();
-                    assertThat(s.getMessage()).contains("320");
+                    assertThat(s.getMessage()).contains("320").doesNotContain("missed heartbeats");
                 });
             } finally {
                 broker.startApp();

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * that these tests also pin the broker's behaviour Warren copies.
  */
 @WithRabbitBroker
-@BrokerConfig(conf = {"connection_max = 2", "channel_max = 3", "max_message_size = 4096"})
+@BrokerConfig(conf = {"connection_max = 2", "channel_max = 3", "max_message_size = 4096", "num_acceptors.tcp = 1"})
 class LimitsTest {
     static RabbitBroker broker;
 
@@ -49,7 +49,7 @@ class LimitsTest {
         return c.handshakeUntilOpen("guest", "guest", vhost, 0);
     }
 
-    /** Whether connection.start arrived within a few milliseconds (after the caller gave the peer time). */
+    /** Whether connection.start arrived within a few milliseconds. */
     private static boolean startArrived(RawAmqpClient c) throws IOException {
         c.readTimeout(Duration.ofMillis(20));
         try {
@@ -69,33 +69,45 @@ class LimitsTest {
 
     /**
      * RabbitMQ 3.10.8's {@code connection_max} is Ranch's max_connections: the broker refuses no one. Each acceptor
-     * still lets one client past the limit, and the clients after those are accepted by the kernel and then hear
+     * still lets two clients past the limit, and the clients after those are accepted by the kernel and then hear
      * nothing (no connection.start, no connection.close, no FIN) until a served client leaves. A client library
      * sees a connection timeout: the stall Warren does not copy (it answers 530, see below). (Which clients get
      * through once a slot frees depends on Ranch's acceptors, so this pins only the silence.)
+     *
+     * <p>With one acceptor ({@code num_acceptors.tcp = 1}) {@code connection_max} (2) plus two clients are answered
+     * (measured: 4; with two acceptors 6, so the default 10 would answer 22): once those 4 have heard
+     * connection.start the acceptor has had its turn and stopped, so the silence of the others is the limit's doing,
+     * not a broker that is merely slow. (A sleep of 2 s stood for that before.)
      */
     @Test
     void brokerConnectionMaxStallsExtraClientsWithoutAWord() throws Exception {
+        int answeredAtMost = 2 + 2; // connection_max, plus two for the one acceptor
         List<RawAmqpClient> clients = new ArrayList<>();
         try {
-            for (int i = 0; i < 24; i++) {
+            for (int i = 0; i < 12; i++) {
                 RawAmqpClient c = new RawAmqpClient(broker.host(), broker.amqpPort());
                 c.send(ProtocolHeader.AMQP_0_9_1);
                 clients.add(c);
             }
-            // The two within connection_max are served (however loaded the machine)...
-            for (RawAmqpClient c : clients.subList(0, 2)) {
-                assertThat(c.nextMethod()).isInstanceOf(ConnectionMethod.Start.class);
-            }
-            // ...and once the broker had time to answer the others, some of them have heard nothing.
-            Thread.sleep(2000);
+            List<RawAmqpClient> answered = new ArrayList<>();
+            await("connection.start for connection_max plus two clients").atMost(Duration.ofSeconds(30))
+                    .until(() -> {
+                        for (RawAmqpClient c : clients) {
+                            if (!answered.contains(c) && startArrived(c)) {
+                                answered.add(c);
+                            }
+                        }
+                        return answered.size() >= answeredAtMost;
+                    });
             List<RawAmqpClient> waiting = new ArrayList<>();
-            for (RawAmqpClient c : clients.subList(2, clients.size())) {
-                if (!startArrived(c)) {
+            for (RawAmqpClient c : clients) {
+                if (!answered.contains(c) && !startArrived(c)) {
                     waiting.add(c);
                 }
             }
-            assertThat(waiting).as("clients beyond the soft limit wait, neither answered nor closed").isNotEmpty();
+            assertThat(answered).as("clients answered").hasSize(answeredAtMost);
+            assertThat(waiting).as("clients beyond the soft limit wait, neither answered nor closed")
+                    .hasSize(clients.size() - answeredAtMost);
         } finally {
             for (RawAmqpClient c : clients) {
                 c.close();

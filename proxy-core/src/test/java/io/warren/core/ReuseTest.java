@@ -245,8 +245,15 @@ class ReuseTest {
                 ch -> ch.basicRecover(true));
         for (ChannelWork work : stateful) {
             long scrubbed = reuse().scrubsSucceeded();
+            long allowed = reuse().reuseAllowed();
+            long refused = reuse().reuseRefused();
             shortLived(work);
-            Thread.sleep(300); // a scrub, were one started, would finish in well under this
+            // The policy's verdict is taken as the channel is released, and a scrub starts only with a "reuse"
+            // verdict: once this channel's verdict is in, whether it could be scrubbed is settled.
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> reuse().reuseAllowed() + reuse().reuseRefused() > allowed + refused);
+            assertThat(reuse().reuseAllowed()).as("channels judged reusable").isEqualTo(allowed);
+            assertThat(reuse().reuseRefused()).as("channels judged not reusable").isEqualTo(refused + 1);
             assertThat(reuse().scrubsSucceeded()).isEqualTo(scrubbed);
         }
         assertThat(warren.proxy.stats().pooledIdleChannels()).isZero();

@@ -11,16 +11,14 @@ import io.warren.codec.ConfirmMethod;
 import io.warren.codec.FieldTable;
 import io.warren.codec.QueueMethod;
 import io.warren.codec.TxMethod;
+import io.warren.testsupport.gen.Generator;
+import io.warren.testsupport.gen.Generators;
+import io.warren.testsupport.gen.Property;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.FieldSource;
@@ -150,30 +148,26 @@ class PublishSafePolicyTest {
         assertThat(tracker.mayReuse()).isTrue();
     }
 
-    @Property
-    void anySequenceOfSafeMethodsIsReusable(@ForAll("safeSequences") List<AmqpMethod> methods) {
-        assertThat(afterClient(methods.toArray(AmqpMethod[]::new)).mayReuse()).isTrue();
+    private static final Generator<List<AmqpMethod>> SAFE_SEQUENCES =
+            Generators.elements(MethodCatalog.clientSafe()).list(0, 20);
+
+    @Test
+    void anySequenceOfSafeMethodsIsReusable() {
+        Property.forAll(SAFE_SEQUENCES).cases(1000).check(methods ->
+                assertThat(afterClient(methods.toArray(AmqpMethod[]::new)).mayReuse()).isTrue());
     }
 
-    @Property
-    void oneUnsafeMethodAnywhereEndsReuse(
-            @ForAll("safeSequences") List<AmqpMethod> before,
-            @ForAll("unsafeMethods") AmqpMethod unsafe,
-            @ForAll("safeSequences") List<AmqpMethod> after) {
-        List<AmqpMethod> all = new ArrayList<>(before);
-        all.add(unsafe);
-        all.addAll(after);
-        assertThat(afterClient(all.toArray(AmqpMethod[]::new)).mayReuse()).isFalse();
-    }
-
-    @Provide
-    Arbitrary<List<AmqpMethod>> safeSequences() {
-        return Arbitraries.of(MethodCatalog.clientSafe()).list().ofMaxSize(20);
-    }
-
-    @Provide
-    Arbitrary<AmqpMethod> unsafeMethods() {
-        return Arbitraries.of(MethodCatalog.clientUnsafe());
+    @Test
+    void oneUnsafeMethodAnywhereEndsReuse() {
+        Generator<AmqpMethod> unsafe = Generators.elements(MethodCatalog.clientUnsafe());
+        Generator<List<AmqpMethod>> sequences = r -> {
+            List<AmqpMethod> all = new ArrayList<>(SAFE_SEQUENCES.next(r));
+            all.add(unsafe.next(r));
+            all.addAll(SAFE_SEQUENCES.next(r));
+            return all;
+        };
+        Property.forAll(sequences).cases(1000).check(all ->
+                assertThat(afterClient(all.toArray(AmqpMethod[]::new)).mayReuse()).isFalse());
     }
 
     @Test

@@ -30,7 +30,7 @@ public class RabbitBrokerExtension implements ParameterResolver, TestInstancePos
 
     /**
      * The default broker (no {@link BrokerConfig}), for test engines that do not run JUnit Jupiter extensions
-     * (jqwik properties): the same per-JVM node {@link WithRabbitBroker} tests get.
+     * (or code outside a test engine): the same per-JVM node {@link WithRabbitBroker} tests get.
      */
     public static RabbitBroker defaultBroker() {
         return Brokers.get(NodeSpec.of(null));

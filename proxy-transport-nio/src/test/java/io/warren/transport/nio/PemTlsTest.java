@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** PEM loading and its one-line errors naming the file (api code, tested here beside the generated certificates). */
@@ -36,14 +37,34 @@ class PemTlsTest extends TlsTestSupport {
 
     @Test
     void unreadableFileIsNamed() throws Exception {
+        Path locked = unreadableFile();
+        assertThatThrownBy(() -> PemTls.serverContext(TlsServerSettings.of(pki.serverCert, locked)))
+                .isInstanceOf(TlsConfigException.class)
+                .hasMessage(locked + ": cannot read: permission denied");
+    }
+
+    /**
+     * A file this process may not read: a copy of the key with no read permission, or, as root (CI runs as root, and
+     * root reads any file whatever its mode), a write-only sysctl, which Linux refuses to read even to root (its
+     * permission check applies the owner's mode bits to root too).
+     */
+    private Path unreadableFile() throws Exception {
         Path locked = pki.dir.resolve("locked.key");
         Files.copy(pki.serverKey, locked);
-        locked.toFile().setReadable(false, false);
-        if (Files.isReadable(locked)) {
-            return; // running as root: permissions do not apply
+        assertThat(locked.toFile().setReadable(false, false)).isTrue();
+        if (!Files.isReadable(locked)) {
+            return locked;
         }
-        assertThatThrownBy(() -> PemTls.serverContext(TlsServerSettings.of(pki.serverCert, locked)))
-                .hasMessage(locked + ": cannot read: permission denied");
+        for (String sysctl : List.of("/proc/sys/vm/drop_caches", "/proc/sys/vm/compact_memory",
+                "/proc/sys/net/ipv4/route/flush")) {
+            Path p = Path.of(sysctl);
+            if (Files.exists(p) && !Files.isReadable(p)) {
+                return p;
+            }
+        }
+        Assumptions.abort("no file this process cannot read: it reads files whatever their mode, and there is no"
+                + " write-only sysctl");
+        throw new AssertionError("unreachable");
     }
 
     @Test

@@ -11,15 +11,14 @@ import io.warren.codec.FrameDecoder;
 import io.warren.codec.FrameEncoder;
 import io.warren.codec.FrameType;
 import io.warren.codec.ProtocolException;
+import io.warren.testsupport.gen.Generator;
+import io.warren.testsupport.gen.Generators;
+import io.warren.testsupport.gen.Property;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
-import net.jqwik.api.constraints.LongRange;
 import org.junit.jupiter.api.Test;
 
 /** The exact-size layout of held messages ({@link HeldMessage}): pure logic, no sockets. */
@@ -60,11 +59,19 @@ class HeldMessageTest {
         return frames;
     }
 
-    @Property(tries = 300)
-    void anyClientFramingBecomesUpstreamFramesOfExactlyTheLayoutSize(
-            @ForAll @IntRange(min = 0, max = 40_000) int bodySize,
-            @ForAll @IntRange(min = 1, max = 20_000) int clientChunk,
-            @ForAll @IntRange(min = 4096, max = 16_384) int frameMax) throws ProtocolException {
+    private record Framing(int bodySize, int clientChunk, int frameMax) {}
+
+    @Test
+    void anyClientFramingBecomesUpstreamFramesOfExactlyTheLayoutSize() {
+        Generator<Integer> bodySizes = Generators.ints(0, 40_000);
+        Generator<Integer> clientChunks = Generators.ints(1, 20_000);
+        Generator<Integer> frameMaxes = Generators.ints(4096, 16_384);
+        Property.forAll(r -> new Framing(bodySizes.next(r), clientChunks.next(r), frameMaxes.next(r))).cases(300)
+                .check(f -> becomesUpstreamFramesOfExactlyTheLayoutSize(f.bodySize, f.clientChunk, f.frameMax));
+    }
+
+    private static void becomesUpstreamFramesOfExactlyTheLayoutSize(int bodySize, int clientChunk, int frameMax)
+            throws ProtocolException {
         byte[] body = new byte[bodySize];
         new Random(bodySize * 31L + clientChunk).nextBytes(body);
         List<Frame> frames = layOut(body, clientChunk, frameMax);
@@ -103,14 +110,20 @@ class HeldMessageTest {
         assertThat(layOut(body, 1, 131072)).hasSize(3);
     }
 
-    @Property(tries = 300)
-    void largestBodyWithinIsTheExactLimit(@ForAll @LongRange(min = 100, max = 50_000_000) long budget,
-            @ForAll @IntRange(min = 4096, max = 131072) int frameMax) {
-        int fixed = 60;
-        long largest = HeldMessage.largestBodyWithin(budget, fixed, frameMax);
-        assertThat(HeldMessage.layoutSize(fixed - FrameType.OVERHEAD, 0, largest, frameMax)).isLessThanOrEqualTo(budget);
-        assertThat(HeldMessage.layoutSize(fixed - FrameType.OVERHEAD, 0, largest + 1, frameMax))
-                .isGreaterThan(budget);
+    private record Budget(long budget, int frameMax) {}
+
+    @Test
+    void largestBodyWithinIsTheExactLimit() {
+        Generator<Long> budgets = Generators.longs(100, 50_000_000);
+        Generator<Integer> frameMaxes = Generators.ints(4096, 131072);
+        Property.forAll(r -> new Budget(budgets.next(r), frameMaxes.next(r))).cases(300).check(b -> {
+            int fixed = 60;
+            long largest = HeldMessage.largestBodyWithin(b.budget, fixed, b.frameMax);
+            assertThat(HeldMessage.layoutSize(fixed - FrameType.OVERHEAD, 0, largest, b.frameMax))
+                    .isLessThanOrEqualTo(b.budget);
+            assertThat(HeldMessage.layoutSize(fixed - FrameType.OVERHEAD, 0, largest + 1, b.frameMax))
+                    .isGreaterThan(b.budget);
+        });
     }
 
     @Test
