@@ -15,7 +15,9 @@ import java.util.List;
  * <p>One cluster per JVM per (size, {@link BrokerConfig}), started once and shared by every test class that asks
  * for it: use unique queue, user and vhost names. After each test the extension calls {@link #restore()}, so a
  * test may leave nodes stopped, stop_app'ed or killed. A test that changes membership itself ({@code reset},
- * {@code forget_cluster_node}) must undo that itself.
+ * {@code forget_cluster_node}) must undo that itself. To bring several nodes back within a test, call
+ * {@link #restore()} rather than {@code node(i).start()} one after the other: RabbitMQ makes a node that went down
+ * before its peers wait at boot for one of them, so starting it first blocks until the node start times out.
  *
  * <p>No external or containerised cluster: without a local {@code rabbitmq-server} the test fails (or is skipped
  * when {@code AMQP_TEST_URI} names a single external broker).

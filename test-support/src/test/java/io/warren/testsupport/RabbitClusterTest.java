@@ -12,7 +12,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
@@ -22,9 +24,16 @@ import org.junit.jupiter.api.TestMethodOrder;
 class RabbitClusterTest {
 
     private static final String DECLARED_WHILE_NODE_1_DOWN = "cluster-declared-while-down-" + UUID.randomUUID();
+    private static RabbitCluster fromBeforeAll;
+
+    @BeforeAll
+    static void keep(RabbitCluster cluster) {
+        fromBeforeAll = cluster;
+    }
 
     @Test
     void a_formsWithEachNodeRunningInTheOthersView(RabbitCluster cluster) {
+        assertThat(cluster).isSameAs(fromBeforeAll);
         assertThat(cluster.size()).isEqualTo(2);
         List<String> names = cluster.nodes().stream().map(RabbitBroker::nodeName).toList();
         assertThat(names).doesNotHaveDuplicates();
@@ -110,6 +119,14 @@ class RabbitClusterTest {
     @Test
     void g_bothNodesAreBack(RabbitCluster cluster) throws Exception {
         assertHealthy(cluster);
+    }
+
+    @Nested
+    class InANestedClass {
+        @Test
+        void sharesTheEnclosingClassCluster(RabbitCluster cluster) {
+            assertThat(cluster).isSameAs(fromBeforeAll);
+        }
     }
 
     private static List<String> connectionNames(RabbitBroker node) {
