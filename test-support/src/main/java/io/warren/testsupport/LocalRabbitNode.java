@@ -2,6 +2,7 @@ package io.warren.testsupport;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +34,8 @@ final class LocalRabbitNode extends AbstractBroker {
     private static final Pattern PORT_PLACEHOLDER = Pattern.compile("\\$\\{port:([A-Za-z0-9_.-]+)}");
     private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
     private static final Duration CTL_TIMEOUT = Duration.ofSeconds(120);
+    /** rabbitmqctl's default list_connections columns. */
+    private static final List<String> DEFAULT_CONNECTION_COLUMNS = List.of("user", "peer_host", "peer_port", "state");
 
     private enum State { RUNNING, APP_STOPPED, DOWN }
 
@@ -51,6 +54,7 @@ final class LocalRabbitNode extends AbstractBroker {
     private volatile long launcherPid = -1;
     private volatile Duration lastStartTime = Duration.ZERO;
     private volatile String lastStartPhases = "";
+    private volatile int startCount;
 
     private LocalRabbitNode(RabbitInstallation inst, NodeSpec spec) throws IOException {
         this.inst = inst;
@@ -126,12 +130,7 @@ final class LocalRabbitNode extends AbstractBroker {
     }
 
     static LocalRabbitNode start(RabbitInstallation inst, NodeSpec spec) {
-        LocalRabbitNode node;
-        try {
-            node = new LocalRabbitNode(inst, spec);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot prepare a RabbitMQ node directory", e);
-        }
+        LocalRabbitNode node = prepare(inst, spec);
         try {
             node.start();
         } catch (RuntimeException e) {
@@ -139,6 +138,15 @@ final class LocalRabbitNode extends AbstractBroker {
             throw e;
         }
         return node;
+    }
+
+    /** A node with its name, ports and directory, not started; {@link #shutdown()} deletes the directory. */
+    static LocalRabbitNode prepare(RabbitInstallation inst, NodeSpec spec) {
+        try {
+            return new LocalRabbitNode(inst, spec);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare a RabbitMQ node directory", e);
+        }
     }
 
     @Override
@@ -182,6 +190,27 @@ final class LocalRabbitNode extends AbstractBroker {
         return r.stdout();
     }
 
+    /**
+     * rabbitmqctl lists the connections of the whole cluster (and has no node column): keep those made to one of
+     * this node's listeners, by the broker-side port (every node has its own ports).
+     */
+    @Override
+    public List<Map<String, String>> listConnections(String... columns) {
+        List<String> asked = columns.length == 0 ? DEFAULT_CONNECTION_COLUMNS : List.of(columns);
+        List<String> withPort = new ArrayList<>(asked);
+        if (!asked.contains("port")) {
+            withPort.add("port");
+        }
+        List<String> ownPorts = Stream.concat(Stream.of(amqpPort), namedPorts.values().stream())
+                .map(String::valueOf).toList();
+        List<Map<String, String>> rows = super.listConnections(withPort.toArray(String[]::new));
+        rows.removeIf(row -> !ownPorts.contains(row.get("port")));
+        if (!asked.contains("port")) {
+            rows.forEach(row -> row.remove("port"));
+        }
+        return rows;
+    }
+
     @Override
     public synchronized void stopApp() {
         super.stopApp();
@@ -192,6 +221,12 @@ final class LocalRabbitNode extends AbstractBroker {
     public synchronized void startApp() {
         super.startApp();
         state = State.RUNNING;
+        startCount++;
+    }
+
+    /** How many times {@link #start()} or {@link #startApp()} brought the node up (boot included). */
+    int startCount() {
+        return startCount;
     }
 
     @Override
@@ -227,6 +262,7 @@ final class LocalRabbitNode extends AbstractBroker {
         long portOpen = awaitReady(launcher, t0 + START_TIMEOUT.toNanos());
         long ready = System.nanoTime();
         state = State.RUNNING;
+        startCount++;
         lastStartTime = Duration.ofNanos(ready - t0);
         lastStartPhases = "launch " + (launched - t0) / 1_000_000 + " ms, port open +" + (portOpen - launched) / 1_000_000
                 + " ms, await_startup +" + (ready - portOpen) / 1_000_000 + " ms";
@@ -271,18 +307,21 @@ final class LocalRabbitNode extends AbstractBroker {
     private IllegalStateException startFailure(String why) {
         System.err.println("[warren test-support] RabbitMQ node " + nodeName + " failed to start: " + why
                 + "; log dir: " + logDir);
-        StringBuilder b = new StringBuilder("RabbitMQ node ").append(nodeName).append(" (").append(inst)
-                .append(", AMQP port ").append(amqpPort).append(", dist port ").append(distPort)
-                .append(") failed to start: ").append(why).append("\nnode dir: ").append(dir)
-                .append("\nlog dir: ").append(logDir);
+        return new IllegalStateException("RabbitMQ node " + nodeName + " (" + inst + ", AMQP port " + amqpPort
+                + ", dist port " + distPort + ") failed to start: " + why + "\nnode dir: " + dir + "\n" + logTails(60));
+    }
+
+    /** The last lines of the node's startup output and of each of its log files, for failure messages. */
+    String logTails(int lines) {
+        StringBuilder b = new StringBuilder("log dir: ").append(logDir);
         try (Stream<Path> logs = Stream.concat(Stream.of(startupLog), Files.list(logDir))) {
             for (Path log : logs.filter(Files::exists).toList()) {
-                b.append("\n--- tail of ").append(log).append(" ---\n").append(tail(log, 60));
+                b.append("\n--- tail of ").append(log).append(" ---\n").append(tail(log, lines));
             }
         } catch (IOException e) {
             b.append("\n(cannot list ").append(logDir).append(": ").append(e).append(')');
         }
-        return new IllegalStateException(b.toString());
+        return b.toString();
     }
 
     private static String tail(Path file, int lines) {
@@ -325,7 +364,7 @@ final class LocalRabbitNode extends AbstractBroker {
         }
     }
 
-    private static void sleep(long ms) {
+    static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
@@ -396,9 +435,44 @@ final class LocalRabbitNode extends AbstractBroker {
         }
     }
 
+    /**
+     * Brings the node back to running, whatever stopped it: {@link #stopApp()}, {@link #kill()}, {@link #stop()},
+     * or a raw {@code rabbitmqctl stop_app} or {@code kill} that bypassed this handle (the node then no longer
+     * listens on its AMQP port, and its Erlang VM is alive or not).
+     */
     @Override
-    void ensureRunning() {
+    synchronized void ensureRunning() {
+        if (state == State.RUNNING && !listening()) {
+            state = vmAlive() ? State.APP_STOPPED : State.DOWN;
+        }
         start();
+    }
+
+    /** Whether this handle believes the node is running and its AMQP listener is there; no rabbitmqctl call. */
+    boolean seemsRunning() {
+        return state == State.RUNNING && listening();
+    }
+
+    private boolean vmAlive() {
+        long p = pid > 0 ? pid : readPid().orElse(-1L);
+        return p > 0 && ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    /**
+     * Whether something listens on the AMQP port, found without connecting (a connection would show in the
+     * broker's list_connections): a socket with SO_REUSEADDR can bind a port that only TIME_WAIT sockets hold,
+     * not one with a listener.
+     */
+    private boolean listening() {
+        try (Socket probe = new Socket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress("127.0.0.1", amqpPort));
+            return false;
+        } catch (BindException e) {
+            return true;
+        } catch (IOException e) {
+            return false; // cannot tell: ensureRunning then asks the VM
+        }
     }
 
     /** Stops the node (SIGTERM, SIGKILL after 15 s) and deletes its directory. */

@@ -96,11 +96,12 @@ public interface RabbitBroker {
      * {@code rabbitmqctl list_connections -q --formatter json [columns]}: one map per connection, column to
      * value (strings as is; numbers and booleans as text; nested values as JSON text;
      * columns ending in "host" as IP text, IPv4-mapped IPv6 as IPv4, e.g. peer_host 127.0.0.1). Without columns,
-     * rabbitmqctl's default columns: user, peer_host, peer_port, state.
+     * rabbitmqctl's default columns: user, peer_host, peer_port, state. A node of a {@link RabbitCluster} lists only
+     * the connections it holds (rabbitmqctl itself lists the whole cluster's).
      */
     List<Map<String, String>> listConnections(String... columns);
 
-    /** Names of the queues in vhost "/". */
+    /** Names of the queues in vhost "/" (in a cluster: every node's queues). */
     List<String> listQueues();
 
     /** Names of the queues in the given vhost. */

@@ -1,5 +1,6 @@
 package io.warren.testsupport;
 
+import java.lang.annotation.Annotation;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.util.Optional;
@@ -38,11 +39,18 @@ public class RabbitBrokerExtension implements ParameterResolver, TestInstancePos
 
     static NodeSpec spec(ExtensionContext context) {
         Optional<BrokerConfig> config = context.getTestMethod()
-                .flatMap(m -> AnnotationSupport.findAnnotation(m, BrokerConfig.class));
-        for (Class<?> c = context.getTestClass().orElse(null); config.isEmpty() && c != null; c = c.getEnclosingClass()) {
-            config = AnnotationSupport.findAnnotation(c, BrokerConfig.class);
-        }
+                .flatMap(m -> AnnotationSupport.findAnnotation(m, BrokerConfig.class))
+                .or(() -> onTestClass(context, BrokerConfig.class));
         return NodeSpec.of(config.orElse(null));
+    }
+
+    /** The annotation on the test class (or a superclass), else on the nearest enclosing class that has it. */
+    static <A extends Annotation> Optional<A> onTestClass(ExtensionContext context, Class<A> type) {
+        Optional<A> found = Optional.empty();
+        for (Class<?> c = context.getTestClass().orElse(null); found.isEmpty() && c != null; c = c.getEnclosingClass()) {
+            found = AnnotationSupport.findAnnotation(c, type);
+        }
+        return found;
     }
 
     @Override

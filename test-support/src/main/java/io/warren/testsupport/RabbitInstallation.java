@@ -114,6 +114,23 @@ final class RabbitInstallation {
         return cmd;
     }
 
+    /**
+     * Makes sure the node user's {@code $HOME/.erlang.cookie} exists before nodes that must share it boot in
+     * parallel: on a fresh machine each booting VM would otherwise create its own, and the nodes could not talk.
+     * A new cookie is written aside and hard-linked into place, so a concurrent writer (another JVM) wins or loses
+     * whole.
+     */
+    void ensureErlangCookie() {
+        String snippet = "c=\"$HOME/.erlang.cookie\"; [ -s \"$c\" ] && exit 0\n"
+                + "t=\"$c.warren-$$\"; (umask 077; LC_ALL=C tr -dc A-Z </dev/urandom | head -c 20 >\"$t\")"
+                + " && chmod 400 \"$t\" && ln \"$t\" \"$c\" 2>/dev/null; rm -f \"$t\"; [ -s \"$c\" ]";
+        Exec.Result r = Exec.run(shell(snippet, "rabbitmqctl"), env(Map.of()), null, Duration.ofSeconds(30));
+        if (r.exitCode() != 0) {
+            throw new IllegalStateException("no Erlang cookie in the home of the nodes' user (" + env.getOrDefault("HOME",
+                    "$HOME") + "/.erlang.cookie) and cannot write one: " + r.stderr().strip());
+        }
+    }
+
     Map<String, String> env(Map<String, String> extra) {
         Map<String, String> all = new LinkedHashMap<>(env);
         all.putAll(extra);

@@ -19,11 +19,16 @@ class RabbitBrokerSmokeTest {
     RabbitBroker injectedField;
 
     static Connection connect(RabbitBroker broker) throws Exception {
+        return connect(broker, "warren-smoke");
+    }
+
+    /** A connection whose client_properties carry {@code name} (list_connections shows it). */
+    static Connection connect(RabbitBroker broker, String name) throws Exception {
         ConnectionFactory cf = new ConnectionFactory();
         cf.setUri(broker.amqpUri());
         cf.setConnectionTimeout(5_000);
         cf.setAutomaticRecoveryEnabled(false);
-        return cf.newConnection("warren-smoke");
+        return cf.newConnection(name);
     }
 
     @Test
@@ -89,11 +94,11 @@ class RabbitBrokerSmokeTest {
     }
 
     @Test
-    void portFinderGivesDistinctFreePorts() {
+    void portFinderGivesDistinctFreePortsBelowTheEphemeralRange() {
         int[] ports = PortFinder.freePorts(5);
         assertThat(ports).doesNotHaveDuplicates();
         for (int p : ports) {
-            assertThat(p).isBetween(1024, 65535);
+            assertThat(p).isBetween(PortFinder.LOW, PortFinder.HIGH);
         }
     }
 }
