@@ -211,10 +211,10 @@ public final class UpstreamConnection implements ConnectionHandler {
         if (state == State.CLOSED) {
             return;
         }
-        boolean tlsWithoutClientCertificate = connection.isTls() && cluster.config().upstreamTls()
-                .map(t -> t.certificateFile() == null).orElse(false);
+        boolean tlsWithoutClientCertificate = state == State.HANDSHAKE && connection != null && connection.isTls()
+                && cluster.config().upstreamTls().map(t -> t.certificateFile() == null).orElse(false);
         fail(UpstreamFailures.socketClosed(node, conn != null, state != State.READY && state != State.CLOSING,
-                tlsWithoutClientCertificate && state == State.HANDSHAKE, cause), true);
+                tlsWithoutClientCertificate, cause), true);
     }
 
     // ---------------------------------------------------------------- handshake (Warren is the client here)

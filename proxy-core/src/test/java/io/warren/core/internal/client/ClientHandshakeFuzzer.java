@@ -28,6 +28,7 @@ import io.warren.core.internal.upstream.Cluster;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -98,7 +99,8 @@ class ClientHandshakeFuzzer {
 
     private static Clients clients(MemoryLoop loop) {
         ClassLoader cl = ClientHandshakeFuzzer.class.getClassLoader();
-        ProxyConfig config = ProxyConfig.builder(NOWHERE).build();
+        // No hold: with every node down a client would wait for one, and this loop's timers never fire.
+        ProxyConfig config = ProxyConfig.builder(NOWHERE).upstreamHold(Duration.ZERO).build();
         EngineStats stats = new EngineStats();
         Cluster cluster = new Cluster(config, new RefusingRuntime(loop), stats);
         LoginProofs logins = new LoginProofs(cluster);
@@ -220,7 +222,7 @@ class ClientHandshakeFuzzer {
 
         @Override
         public void connect(InetSocketAddress address, EventLoop on, ConnectionHandler handler) {
-            loop.execute(() -> handler.onClose(null, new IOException("Connection refused")));
+            loop.execute(() -> handler.onClose(new MemoryConnection(loop), new IOException("Connection refused")));
         }
 
         @Override
