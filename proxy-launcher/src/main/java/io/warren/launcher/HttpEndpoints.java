@@ -53,7 +53,7 @@ final class HttpEndpoints {
 
     static HttpEndpoints start(LauncherConfig config, WarrenProxy proxy, Daemon.Plugins plugins) throws IOException {
         PrometheusRegistry registry = new PrometheusRegistry();
-        registry.register(new WarrenMetrics(proxy, plugins));
+        registry.register(new WarrenMetrics(proxy, plugins, config.proxy()));
         JvmMetrics.builder().register(registry);
         UpstreamProbe probe = new UpstreamProbe(config.proxy().upstream(), 2000,
                 config.proxy().upstreamTls().orElse(null));
