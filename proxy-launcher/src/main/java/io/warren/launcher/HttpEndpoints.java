@@ -55,7 +55,7 @@ final class HttpEndpoints {
 
     static HttpEndpoints start(LauncherConfig config, WarrenProxy proxy, Daemon.Plugins plugins) throws IOException {
         PrometheusRegistry registry = new PrometheusRegistry();
-        registry.register(new WarrenMetrics(proxy, plugins));
+        registry.register(new WarrenMetrics(proxy, plugins, config.proxy()));
         JvmMetrics.builder().register(registry);
         if (config.http().isEmpty()) {
             return new HttpEndpoints(null, null, registry, proxy);

@@ -17,6 +17,7 @@ import io.warren.api.transport.TlsHandshakeOutcome;
 import io.warren.api.transport.TlsSide;
 import io.warren.api.transport.TlsStats;
 import io.warren.core.WarrenProxy;
+import io.warren.core.config.ProxyConfig;
 import io.warren.core.stats.NodeStatus;
 import io.warren.core.stats.ProxyStats;
 import io.warren.core.stats.ProxyStats.Direction;
@@ -39,14 +40,19 @@ final class WarrenMetrics implements MultiCollector {
     private final TlsStats tls;
     private final Optional<Instant> certificateNotAfter;
     private final Labels info;
+    /** The two budgets' sizes in force (auto resolved), so that dashboards and alerts can show how full they are. */
+    private final long messageBufferLimit;
+    private final long slowClientBufferLimit;
 
-    WarrenMetrics(WarrenProxy proxy, Daemon.Plugins plugins) {
+    WarrenMetrics(WarrenProxy proxy, Daemon.Plugins plugins, ProxyConfig config) {
         this.proxy = proxy;
         this.stats = proxy.stats();
         this.tls = proxy.tlsStats();
         this.certificateNotAfter = proxy.tlsCertificateNotAfter();
         this.info = Labels.of("version", Cli.version().split(" ")[1], "transport", plugins.transport().name(),
                 "credential_keyer", plugins.keyer().name(), "reuse_policy", plugins.policy().name());
+        this.messageBufferLimit = config.messageBuffer();
+        this.slowClientBufferLimit = config.slowClientBufferTotal();
     }
 
     @Override
@@ -83,6 +89,10 @@ final class WarrenMetrics implements MultiCollector {
                 + " since start", stats.peakUpstreamWriteQueueBytes()));
         out.add(gauge("warren_message_buffer_bytes", "Bytes reserved now by messages held until their last frame"
                 + " (message-buffer), each its exact size", stats.messageBufferBytes()));
+        out.add(gauge("warren_message_buffer_limit_bytes", "The message-buffer budget in force: most bytes held"
+                + " messages may reserve together", messageBufferLimit));
+        out.add(gauge("warren_slow_client_buffer_limit_bytes", "The slow-client-buffer-total budget in force: most"
+                + " bytes buffered for clients that stopped reading, all together", slowClientBufferLimit));
         out.add(gauge("warren_message_buffer_waiting_clients", "Clients not read until the message-buffer has room"
                 + " for their message", stats.messageBufferWaitingClients()));
         out.add(counter("warren_channels_lent", "Client channels served by lending a pooled upstream channel"

@@ -62,7 +62,8 @@ final class WarrenProcess implements AutoCloseable {
         return start(command, env);
     }
 
-    private static WarrenProcess start(List<String> command, Map<String, String> env) {
+    /** Any command that execs Warren in the end (setpriv, a chroot...), as the other starts run bin/warren. */
+    static WarrenProcess start(List<String> command, Map<String, String> env) {
         Path log;
         try {
             log = Files.createTempFile("warren-", ".log");
@@ -71,9 +72,9 @@ final class WarrenProcess implements AutoCloseable {
         }
         log.toFile().deleteOnExit();
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        // An operator's environment, not the test JVM's WARREN_* (or JAVA_OPTS) leaking in.
+        // An operator's environment, not the test JVM's WARREN_* (or JAVA_OPTS) leaking in. bin/warren runs the
+        // distribution's own runtime (DistributionIT checks that neither JAVA_HOME nor the PATH's java is used).
         pb.environment().keySet().removeIf(k -> k.startsWith("WARREN_") || k.equals("JAVA_OPTS"));
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         pb.environment().putAll(env);
         try {
             return new WarrenProcess(pb.start(), log);
