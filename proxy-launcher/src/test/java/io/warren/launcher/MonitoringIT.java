@@ -184,7 +184,7 @@ class MonitoringIT {
             }
         }
         assertThat(problems).isEmpty();
-        assertThat(alerts).containsKeys("WarrenNoUpstream", "WarrenTlsCertificateExpiresSoon",
+        assertThat(alerts).containsKeys("WarrenNoUpstreamNode", "WarrenUpstreamNodeDown", "WarrenTlsCertificateExpiresSoon",
                 "WarrenMessageBufferNearlyFull", "WarrenSlowClientBufferNearlyFull", "WarrenHandshakeFailuresRising");
     }
 
