@@ -7,10 +7,14 @@ import io.warren.api.Providers;
 import io.warren.api.transport.Transport;
 import io.warren.api.transport.TransportSettings;
 import io.warren.core.config.ProxyConfig;
+import io.warren.core.config.UpstreamNode;
 import io.warren.testsupport.RabbitBroker;
+import io.warren.testsupport.RabbitCluster;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
@@ -44,9 +48,13 @@ final class WarrenHarness implements AutoCloseable {
      */
     static WarrenHarness start(RabbitBroker broker, InetSocketAddress upstream, UnaryOperator<ProxyConfig> tweak,
             String policyName) throws IOException {
+        return start(broker, tweak.apply(ProxyConfig.defaults(upstream)
+                .withListen(new InetSocketAddress("127.0.0.1", 0))), policyName);
+    }
+
+    private static WarrenHarness start(RabbitBroker broker, ProxyConfig config, String policyName)
+            throws IOException {
         ClassLoader cl = WarrenHarness.class.getClassLoader();
-        ProxyConfig config = tweak.apply(ProxyConfig.defaults(upstream)
-                .withListen(new InetSocketAddress("127.0.0.1", 0)));
         WarrenProxy proxy = WarrenProxy.start(config, Providers.load(Transport.class, "nio", cl),
                 TransportSettings.defaults(), Providers.load(CredentialKeyer.class, "credentials", cl),
                 Providers.load(ChannelReusePolicy.class, policyName, cl));
@@ -56,6 +64,21 @@ final class WarrenHarness implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return new WarrenHarness(broker, proxy);
+    }
+
+    /**
+     * Warren whose upstream is every node of {@code cluster}; {@link #directFactory()} reaches its node 0. Waits until
+     * Warren checked each node at start.
+     */
+    static WarrenHarness start(RabbitCluster cluster, UnaryOperator<ProxyConfig.Builder> tweak, String policyName)
+            throws IOException {
+        List<UpstreamNode> nodes = new ArrayList<>();
+        for (RabbitBroker node : cluster.nodes()) {
+            nodes.add(UpstreamNode.of(new InetSocketAddress(node.host(), node.amqpPort())));
+        }
+        ProxyConfig config = tweak.apply(ProxyConfig.builder(nodes).listen(new InetSocketAddress("127.0.0.1", 0)))
+                .build();
+        return start(cluster.node(0), config, policyName);
     }
 
     int port() {
