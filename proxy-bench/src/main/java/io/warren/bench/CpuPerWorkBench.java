@@ -49,12 +49,59 @@ import java.util.concurrent.TimeUnit;
  * (more Warren options, space-separated) --targets (warren,socat,haproxy) --phases (short,flow,storm,first) --rounds
  * (3) --client (raw; or php, java; a comma-separated list runs each) --clients (3000) --warmup (10000) --flow-rate
  * (10000) --flow-seconds (20) --flow-warmup-seconds (5) --storm (5000) --storm-in-flight (64) --storm-warmup (1000)
- * --first (3000) --first-client (php) --php-script (proxy-bench/scripts/php-publisher.php) --logs (/tmp/warren-cpu).
+ * --first (3000) --first-client (php) --php-script (proxy-bench/scripts/php-publisher.php) --logs (/tmp/warren-cpu)
+ * --variants (more Warren daemons measured beside {@code warren} in the same run, each a target {@code warren-NAME}:
+ * {@code NAME|key=value|...;NAME2|...} with keys {@code home}, {@code java-home}, {@code java-opts}, {@code args}, each
+ * defaulting to the options above; e.g. {@code "loops1|args=--event-loops 1;c1|java-opts=-XX:TieredStopAtLevel=1"};
+ * the table then also gives each target's ratio to {@code warren}).
  */
 public final class CpuPerWorkBench {
     private CpuPerWorkBench() {}
 
     private static final String QUEUE = "warren.bench.cpu-per-work";
+
+    /** How to start one Warren daemon: its target name, distribution, runtime, JVM options and Warren options. */
+    private record WarrenSpec(String name, Path home, String javaHome, String javaOpts, List<String> args) {
+        ProxyProcess start(String brokerHost, int brokerPort, Path logs) throws Exception {
+            return ProxyProcess.warren(name, home, javaHome, javaOpts, args, brokerHost, brokerPort, logs);
+        }
+    }
+
+    private static List<String> words(String text) {
+        return text == null || text.isBlank() ? List.of() : List.of(text.trim().split("\\s+"));
+    }
+
+    /** {@code NAME|key=value|...;...} (keys home, java-home, java-opts, args), each key defaulting to {@code base}. */
+    private static List<WarrenSpec> variants(String text, WarrenSpec base) {
+        List<WarrenSpec> out = new ArrayList<>();
+        if (text == null || text.isBlank()) {
+            return out;
+        }
+        for (String entry : text.split(";")) {
+            String[] f = entry.split("\\|");
+            Path home = base.home();
+            String javaHome = base.javaHome();
+            String javaOpts = base.javaOpts();
+            List<String> args = base.args();
+            for (int i = 1; i < f.length; i++) {
+                int eq = f[i].indexOf('=');
+                if (eq < 0) {
+                    throw new IllegalArgumentException("variant " + f[0] + ": expected key=value, got " + f[i]);
+                }
+                String v = f[i].substring(eq + 1);
+                switch (f[i].substring(0, eq)) {
+                    case "home" -> home = Path.of(v);
+                    case "java-home" -> javaHome = v;
+                    case "java-opts" -> javaOpts = v;
+                    case "args" -> args = words(v);
+                    default -> throw new IllegalArgumentException("variant " + f[0] + ": unknown key in " + f[i]
+                            + " (home, java-home, java-opts, args)");
+                }
+            }
+            out.add(new WarrenSpec("warren-" + f[0].trim(), home, javaHome, javaOpts, args));
+        }
+        return out;
+    }
 
     /** One measured phase on one target: CPU used, units of work, wall seconds, load average at its end. */
     private record Run(String target, String work, int round, ProcessCpu.Sample cpu, long units, double wallSeconds,
@@ -77,8 +124,9 @@ public final class CpuPerWorkBench {
         String javaHome = a.value("java-home", null);
         String javaOpts = a.value("java-opts", "");
         String warrenArgsText = a.value("warren-args", "");
-        List<String> warrenArgs = warrenArgsText.isBlank() ? List.of() : List.of(warrenArgsText.trim().split("\\s+"));
-        List<String> targets = List.of(a.value("targets", "warren,socat,haproxy").split(","));
+        List<String> warrenArgs = words(warrenArgsText);
+        List<String> targets = new ArrayList<>(List.of(a.value("targets", "warren,socat,haproxy").split(",")));
+        String variantsText = a.value("variants", "");
         List<String> phases = List.of(a.value("phases", "short,flow,storm,first").split(","));
         int rounds = a.intValue("rounds", 3);
         List<String> clientKinds = List.of(a.value("client", "raw").split(","));
@@ -106,14 +154,25 @@ public final class CpuPerWorkBench {
             }
         }
         Files.createDirectories(logs);
+        List<WarrenSpec> specs = new ArrayList<>();
+        if (targets.contains("warren")) {
+            WarrenSpec base = new WarrenSpec("warren", home, javaHome, javaOpts, warrenArgs);
+            specs.add(base);
+            for (WarrenSpec v : variants(variantsText, base)) {
+                specs.add(v);
+                targets.add(targets.indexOf("warren") + specs.size() - 1, v.name());
+            }
+        }
 
         System.out.printf(Locale.ROOT, "CpuPerWorkBench: broker %s:%d, targets %s, phases %s, %d rounds, clients %s"
                 + " x %d (warm-up %d), flow %d msg/s x %d s (warm-up %d s), storm %d at %d in flight (warm-up %d),"
-                + " first %d %s clients; Warren %s, JAVA_HOME %s, JAVA_OPTS '%s', args %s; %d CPUs, %s; load %s%n",
+                + " first %d %s clients; Warren %s, JAVA_HOME %s, JAVA_OPTS '%s', args %s; variants %s; %d CPUs, %s;"
+                + " load %s%n",
                 brokerHost, brokerPort, targets, phases, rounds, clientKinds, clients, warmup, flowRate, flowSeconds,
                 flowWarmupSeconds, storm, stormInFlight, stormWarmup, first, firstClient, home,
                 javaHome == null ? "(bin/warren's)" : javaHome, javaOpts, warrenArgs,
-                Runtime.getRuntime().availableProcessors(), System.getProperty("os.version"), load());
+                specs.subList(Math.min(1, specs.size()), specs.size()), Runtime.getRuntime().availableProcessors(),
+                System.getProperty("os.version"), load());
 
         try (Connection admin = ThroughputBench.factory(brokerHost, brokerPort, "guest", "guest")
                 .newConnection("cpu-bench-admin")) {
@@ -124,16 +183,18 @@ public final class CpuPerWorkBench {
             List<Run> runs = new ArrayList<>();
             boolean steady = phases.stream().anyMatch(p -> !p.equals("first"));
             if (steady) {
-                runSteady(brokerHost, brokerPort, home, javaHome, javaOpts, warrenArgs, targets, phases, rounds,
+                runSteady(brokerHost, brokerPort, specs, targets, phases, rounds,
                         clientKinds, clients, warmup, flowRate, flowSeconds, flowWarmupSeconds, storm, stormInFlight,
                         stormWarmup, phpScript, logs, metrics, runs);
             }
-            if (phases.contains("first") && targets.contains("warren")) {
+            if (phases.contains("first") && !specs.isEmpty()) {
                 try (ShortLivedClients c = new ShortLivedClients(firstClient, phpScript)) {
                     for (int r = 1; r <= rounds; r++) {
-                        try (ProxyProcess w = ProxyProcess.warren("warren", home, javaHome, javaOpts, warrenArgs,
-                                brokerHost, brokerPort, logs)) {
-                            runs.add(shortLived(w, c, first, r, "first " + first + " " + firstClient, null));
+                        for (int k = 0; k < specs.size(); k++) {
+                            WarrenSpec spec = specs.get((k + r - 1) % specs.size());
+                            try (ProxyProcess w = spec.start(brokerHost, brokerPort, logs)) {
+                                runs.add(shortLived(w, c, first, r, "first " + first + " " + firstClient, null));
+                            }
                         }
                     }
                 }
@@ -143,8 +204,7 @@ public final class CpuPerWorkBench {
         }
     }
 
-    private static void runSteady(String brokerHost, int brokerPort, Path home, String javaHome, String javaOpts,
-            List<String> warrenArgs, List<String> targets, List<String> phases, int rounds, List<String> clientKinds,
+    private static void runSteady(String brokerHost, int brokerPort, List<WarrenSpec> specs, List<String> targets, List<String> phases, int rounds, List<String> clientKinds,
             int clients, int warmup, int flowRate, int flowSeconds, int flowWarmupSeconds, int storm,
             int stormInFlight, int stormWarmup, Path phpScript, Path logs, BrokerMetrics metrics, List<Run> runs)
             throws Exception {
@@ -152,9 +212,8 @@ public final class CpuPerWorkBench {
         Map<String, ShortLivedClients> kinds = new LinkedHashMap<>();
         try {
             for (String t : targets) {
-                ProxyProcess p = switch (t) {
-                    case "warren" -> ProxyProcess.warren("warren", home, javaHome, javaOpts, warrenArgs, brokerHost,
-                            brokerPort, logs);
+                WarrenSpec spec = specs.stream().filter(w -> w.name().equals(t)).findFirst().orElse(null);
+                ProxyProcess p = spec != null ? spec.start(brokerHost, brokerPort, logs) : switch (t) {
                     case "socat" -> ProxyProcess.socat(brokerHost, brokerPort, logs);
                     default -> ProxyProcess.haproxy(brokerHost, brokerPort, logs);
                 };
@@ -286,8 +345,8 @@ public final class CpuPerWorkBench {
 
     private static void report(List<Run> runs, List<String> targets) {
         System.out.println();
-        System.out.println("work                     target     us/unit median [min-max]      event loops us/unit"
-                + "   jit us/unit   ratio to socat   ratio to haproxy");
+        System.out.println("work                     target          us/unit median [min-max]   event loops us/unit"
+                + "   jit us/unit   ratio to socat   ratio to haproxy    ratio to warren");
         Map<String, Map<String, List<Run>>> byWork = new LinkedHashMap<>();
         for (Run r : runs) {
             byWork.computeIfAbsent(r.work(), w -> new LinkedHashMap<>())
@@ -302,10 +361,11 @@ public final class CpuPerWorkBench {
                 double[] us = rs.stream().mapToDouble(Run::microsPerUnit).toArray();
                 double[] loops = rs.stream().mapToDouble(Run::loopMicrosPerUnit).toArray();
                 double[] jit = rs.stream().mapToDouble(r -> r.cpu().group("jit") / 1e3 / r.units()).toArray();
-                System.out.printf(Locale.ROOT, "%-24s %-9s %9.1f [%7.1f-%7.1f] %17s %13s %16s %18s%n", w.getKey(), t,
-                        Stats.median(us), min(us), max(us), t.equals("warren") ? fmt(Stats.median(loops)) : "-",
-                        t.equals("warren") ? fmt(Stats.median(jit)) : "-", ratio(rs, w.getValue().get("socat")),
-                        ratio(rs, w.getValue().get("haproxy")));
+                boolean jvm = t.startsWith("warren");
+                System.out.printf(Locale.ROOT, "%-24s %-14s %9.1f [%7.1f-%7.1f] %17s %13s %16s %18s %18s%n",
+                        w.getKey(), t, Stats.median(us), min(us), max(us), jvm ? fmt(Stats.median(loops)) : "-",
+                        jvm ? fmt(Stats.median(jit)) : "-", ratio(rs, w.getValue().get("socat")),
+                        ratio(rs, w.getValue().get("haproxy")), ratio(rs, w.getValue().get("warren")));
             }
         }
     }

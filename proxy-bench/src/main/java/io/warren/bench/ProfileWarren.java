@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code jfr}: {@code jcmd PID JFR.start settings=profile}, plus {@code jdk.ThreadAllocationStatistics} every
  *       second; summarised by {@link JfrSummary} (CPU samples of the event loops, allocation per unit);</li>
  *   <li>{@code async}: async-profiler ({@code --async-lib}, the libasyncProfiler.so of the
- *       {@code tools.profiler:async-profiler} jar from Maven Central) loaded with {@code jcmd PID JVMTI.agent_load},
+ *       {@code tools.profiler:async-profiler} jar from Maven Central) loaded with {@code jcmd PID JVMTI.agent_load} (its options in double quotes: jcmd would read their {@code =} as its own),
  *       CPU samples with kernel frames, written as collapsed stacks;</li>
  *   <li>{@code strace}: {@code strace -f -c} on every thread of the daemon, and {@code strace -f -ff} for per-thread
  *       syscall counts (which thread reads, writes and wakes which); divided by the units of work;</li>
@@ -89,7 +89,7 @@ public final class ProfileWarren {
                 case "jfr" -> ProcessProbe.run(List.of(jcmd(), Long.toString(pid), "JFR.start", "name=bench",
                         "settings=profile", "filename=" + jfr));
                 case "async" -> ProcessProbe.run(List.of(jcmd(), Long.toString(pid), "JVMTI.agent_load", asyncLib,
-                        "start,event=" + asyncEvent + ",interval=1ms,cstack=vm"));
+                        "\"start,event=" + asyncEvent + ",interval=1ms,file=" + out.resolve(tag + ".collapsed") + "\""));
                 case "strace" -> {
                     strace = new ProcessBuilder("strace", "-f", "-c", "-S", "calls", "-o",
                             out.resolve(tag + ".summary").toString(), "-p", Long.toString(pid))
@@ -130,7 +130,7 @@ public final class ProfileWarren {
             switch (profiler) {
                 case "jfr" -> ProcessProbe.run(List.of(jcmd(), Long.toString(pid), "JFR.stop", "name=bench"));
                 case "async" -> ProcessProbe.run(List.of(jcmd(), Long.toString(pid), "JVMTI.agent_load", asyncLib,
-                        "stop,file=" + out.resolve(tag + ".collapsed") + ",collapsed"));
+                        "\"stop,file=" + out.resolve(tag + ".collapsed") + ",collapsed\""));
                 default -> { }
             }
             if (strace != null) {
