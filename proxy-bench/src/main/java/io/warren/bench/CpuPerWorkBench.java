@@ -204,7 +204,8 @@ public final class CpuPerWorkBench {
         }
     }
 
-    private static void runSteady(String brokerHost, int brokerPort, List<WarrenSpec> specs, List<String> targets, List<String> phases, int rounds, List<String> clientKinds,
+    private static void runSteady(String brokerHost, int brokerPort, List<WarrenSpec> specs, List<String> targets,
+            List<String> phases, int rounds, List<String> clientKinds,
             int clients, int warmup, int flowRate, int flowSeconds, int flowWarmupSeconds, int storm,
             int stormInFlight, int stormWarmup, Path phpScript, Path logs, BrokerMetrics metrics, List<Run> runs)
             throws Exception {
@@ -282,8 +283,8 @@ public final class CpuPerWorkBench {
         ProcessCpu.Sample used = p.cpu().sample().minus(s0);
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
-        String note = String.format(Locale.ROOT, "wall p50 %.2f p90 %.2f p99 %.2f ms", rank(sorted, 0.5),
-                rank(sorted, 0.9), rank(sorted, 0.99));
+        String note = String.format(Locale.ROOT, "wall p50 %.2f p90 %.2f p99 %.2f ms", Stats.rank(sorted, 0.5),
+                Stats.rank(sorted, 0.9), Stats.rank(sorted, 0.99));
         if (metrics != null) {
             BrokerMetrics.Churn d = metrics.read().minus(before);
             note += String.format(Locale.ROOT, "; broker opened %.0f conn, %.0f chan /1000",
@@ -405,10 +406,6 @@ public final class CpuPerWorkBench {
         return Arrays.stream(v).max().orElse(Double.NaN);
     }
 
-    private static double rank(double[] sorted, double q) {
-        int i = (int) Math.ceil(q * sorted.length) - 1;
-        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
-    }
 
     static String load() {
         try {

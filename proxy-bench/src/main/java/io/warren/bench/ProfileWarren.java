@@ -17,7 +17,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code jfr}: {@code jcmd PID JFR.start settings=profile}, plus {@code jdk.ThreadAllocationStatistics} every
  *       second; summarised by {@link JfrSummary} (CPU samples of the event loops, allocation per unit);</li>
  *   <li>{@code async}: async-profiler ({@code --async-lib}, the libasyncProfiler.so of the
- *       {@code tools.profiler:async-profiler} jar from Maven Central) loaded with {@code jcmd PID JVMTI.agent_load} (its options in double quotes: jcmd would read their {@code =} as its own),
+ *       {@code tools.profiler:async-profiler} jar from Maven Central) loaded with {@code jcmd PID JVMTI.agent_load}
+ *       (its options in double quotes: jcmd would read their {@code =} as its own),
  *       CPU samples with kernel frames, written as collapsed stacks;</li>
  *   <li>{@code strace}: {@code strace -f -c} on every thread of the daemon, and {@code strace -f -ff} for per-thread
  *       syscall counts (which thread reads, writes and wakes which); divided by the units of work;</li>
@@ -86,9 +87,10 @@ public final class ProfileWarren {
             Process strace = null;
             Path jfr = out.resolve(tag + ".jfr");
             switch (profiler) {
-                case "jfr" -> ProcessProbe.run(List.of(jcmd(), Long.toString(pid), "JFR.start", "name=bench",
-                        "settings=profile", "filename=" + jfr));
-                case "async" -> ProcessProbe.run(List.of(jcmd(), Long.toString(pid), "JVMTI.agent_load", asyncLib,
+                case "jfr" -> ProcessProbe.run(List.of(ProcessProbe.jcmd(), Long.toString(pid), "JFR.start",
+                        "name=bench", "settings=profile", "filename=" + jfr));
+                case "async" -> ProcessProbe.run(List.of(ProcessProbe.jcmd(), Long.toString(pid), "JVMTI.agent_load",
+                        asyncLib,
                         "\"start,event=" + asyncEvent + ",interval=1ms,file=" + out.resolve(tag + ".collapsed") + "\""));
                 case "strace" -> {
                     strace = new ProcessBuilder("strace", "-f", "-c", "-S", "calls", "-o",
@@ -128,8 +130,10 @@ public final class ProfileWarren {
             ProcessCpu.Sample used = w.cpu().sample().minus(s0);
             double wall = (System.nanoTime() - t0) / 1e9;
             switch (profiler) {
-                case "jfr" -> ProcessProbe.run(List.of(jcmd(), Long.toString(pid), "JFR.stop", "name=bench"));
-                case "async" -> ProcessProbe.run(List.of(jcmd(), Long.toString(pid), "JVMTI.agent_load", asyncLib,
+                case "jfr" -> ProcessProbe.run(List.of(ProcessProbe.jcmd(), Long.toString(pid), "JFR.stop",
+                        "name=bench"));
+                case "async" -> ProcessProbe.run(List.of(ProcessProbe.jcmd(), Long.toString(pid), "JVMTI.agent_load",
+                        asyncLib,
                         "\"stop,file=" + out.resolve(tag + ".collapsed") + ",collapsed\""));
                 default -> { }
             }
@@ -153,10 +157,5 @@ public final class ProfileWarren {
             }
             admin.createChannel().queueDelete(QUEUE);
         }
-    }
-
-    private static String jcmd() {
-        Path p = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-        return Files.isExecutable(p) ? p.toString() : "jcmd";
     }
 }

@@ -137,7 +137,8 @@ public final class ShortLivedTailBench {
                     double[] s = ms.clone();
                     Arrays.sort(s);
                     System.out.printf(Locale.ROOT, "  round %d %-17s p50 %7.2f p90 %7.2f p99 %7.2f ms%s; load %s%n",
-                            r + 1, m, rank(s, 0.5), rank(s, 0.9), rank(s, 0.99), opened, CpuPerWorkBench.load());
+                            r + 1, m, Stats.rank(s, 0.5), Stats.rank(s, 0.9), Stats.rank(s, 0.99), opened,
+                            CpuPerWorkBench.load());
                 }
             }
             System.out.println();
@@ -171,11 +172,7 @@ public final class ShortLivedTailBench {
 
     private static double p(List<Double> samples, double q) {
         double[] s = samples.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return rank(s, q);
+        return Stats.rank(s, q);
     }
 
-    private static double rank(double[] sorted, double q) {
-        int i = (int) Math.ceil(q * sorted.length) - 1;
-        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
-    }
 }
