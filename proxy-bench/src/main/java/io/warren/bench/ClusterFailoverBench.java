@@ -73,8 +73,11 @@ public final class ClusterFailoverBench {
     }
 
     private static void setUp(int port, String[] nodes, String queue) throws Exception {
+        String users = ProcessProbe.run(List.of("rabbitmqctl", "-n", nodes[0], "list_users", "--quiet"));
         for (int i = 0; i < USERS; i++) {
-            rabbitmqctl(nodes[0], "add_user", "failover-" + i, "failover");
+            if (!users.contains("failover-" + i)) { // a second run on the same cluster
+                rabbitmqctl(nodes[0], "add_user", "failover-" + i, "failover");
+            }
             rabbitmqctl(nodes[0], "set_permissions", "failover-" + i, ".*", ".*", ".*");
         }
         ConnectionFactory f = new ConnectionFactory();

@@ -90,7 +90,8 @@ final class ProcessProbe {
         return new BrokerConnections(connections, channels);
     }
 
-    private static String jcmd() {
+    /** The jcmd of the running JDK (so it can attach to a JVM of the same version), or the one on the PATH. */
+    static String jcmd() {
         Path p = Path.of(System.getProperty("java.home"), "bin", "jcmd");
         return Files.isExecutable(p) ? p.toString() : "jcmd";
     }

@@ -21,7 +21,8 @@ record Stats(int count, double p50, double p99, double mean, double min, double 
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    private static double rank(double[] sorted, double q) {
+    /** The nearest-rank {@code q} quantile (0 < q <= 1) of samples sorted ascending. */
+    static double rank(double[] sorted, double q) {
         int i = (int) Math.ceil(q * sorted.length) - 1;
         return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
     }
