@@ -1,6 +1,7 @@
 package io.warren.core.internal.upstream;
 
 import io.warren.api.UpstreamCredentials;
+import io.warren.api.transport.Connection;
 import io.warren.api.transport.ConnectionHandler;
 import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.NetworkRuntime;
@@ -76,6 +77,12 @@ public final class Cluster {
         } else {
             runtime.connect(node.config().address(), loop, handler);
         }
+    }
+
+    /** Whether {@code connection} is TLS and Warren presented no client certificate on it (null: not connected). */
+    boolean presentsNoClientCertificate(Connection connection) {
+        return connection != null && connection.isTls()
+                && config.upstreamTls().map(t -> t.certificateFile() == null).orElse(false);
     }
 
     /** What Warren asks of a connection at tune: its channel_max, frame_max and heartbeat. */

@@ -111,9 +111,12 @@ final class NodeProbe implements ConnectionHandler {
     }
 
     private void failed(String why) {
+        failed(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream broker " + node.name() + " " + why));
+    }
+
+    private void failed(UpstreamError error) {
         if (finish()) {
-            cluster.probeFailed(node, UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream broker "
-                    + node.name() + " " + why));
+            cluster.probeFailed(node, error);
         }
     }
 
@@ -136,9 +139,9 @@ final class NodeProbe implements ConnectionHandler {
     @Override
     public void onClose(Connection connection, Throwable cause) {
         if (!done) {
-            failed(conn == null ? "unreachable: " + (cause == null ? "closed" : cause.getMessage())
-                    : "dropped the connection during the AMQP handshake: "
-                            + (cause == null ? "closed by the broker" : cause.getMessage()));
+            // As a client's connection would be told: the probe is often the first to meet a broker's refusal.
+            failed(UpstreamFailures.socketClosed(node, conn != null, true,
+                    cluster.presentsNoClientCertificate(connection), cause));
         }
     }
 }

@@ -211,8 +211,7 @@ public final class UpstreamConnection implements ConnectionHandler {
         if (state == State.CLOSED) {
             return;
         }
-        boolean tlsWithoutClientCertificate = state == State.HANDSHAKE && connection != null && connection.isTls()
-                && cluster.config().upstreamTls().map(t -> t.certificateFile() == null).orElse(false);
+        boolean tlsWithoutClientCertificate = state == State.HANDSHAKE && cluster.presentsNoClientCertificate(connection);
         fail(UpstreamFailures.socketClosed(node, conn != null, state != State.READY && state != State.CLOSING,
                 tlsWithoutClientCertificate, cause), true);
     }
