@@ -38,4 +38,13 @@ public interface ChannelTracker {
      * @return true if the upstream channel, after the engine's scrub, may be lent to another client of the same pool
      */
     boolean mayReuse();
+
+    /**
+     * The verdict so far, in words, for an operator looking at a live channel (the admin API): "reusable so far", or
+     * why not ("not reusable: client basic.consume"). Unlike {@link #mayReuse()} it may be asked at any time, any
+     * number of times, from the channel's thread; it must not change the tracker, throw or block.
+     */
+    default String verdictSoFar() {
+        return "not reported by this reuse policy";
+    }
 }

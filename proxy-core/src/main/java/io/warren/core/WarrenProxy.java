@@ -4,17 +4,25 @@ import io.warren.api.ChannelReusePolicy;
 import io.warren.api.CredentialKeyer;
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.NetworkRuntime;
+import io.warren.api.transport.TlsConfigException;
 import io.warren.api.transport.TlsStats;
 import io.warren.api.transport.Transport;
 import io.warren.api.transport.TransportSettings;
+import io.warren.core.admin.ClientView;
+import io.warren.core.admin.PoolView;
+import io.warren.core.admin.Reconfiguration;
+import io.warren.core.admin.UpstreamView;
 import io.warren.core.config.ProxyConfig;
 import io.warren.core.internal.client.ClientSession;
 import io.warren.core.internal.client.Clients;
 import io.warren.core.internal.limits.ClientAdmission;
 import io.warren.core.internal.pool.LoginProofs;
+import io.warren.core.internal.pool.PoolSnapshot;
 import io.warren.core.internal.pool.UpstreamPools;
 import io.warren.core.internal.stats.EngineStats;
 import io.warren.core.internal.upstream.Cluster;
+import io.warren.core.internal.upstream.Node;
+import io.warren.core.internal.upstream.UpstreamConnection;
 import io.warren.core.internal.wire.PeerProperties;
 import io.warren.core.stats.NodeStatus;
 import io.warren.core.stats.ProxyStats;
@@ -23,8 +31,13 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +62,7 @@ public final class WarrenProxy implements AutoCloseable {
     private final NetworkRuntime runtime;
     private final Listener listener;
     private final Listener tlsListener;
+    private volatile boolean accepting = true;
     private volatile boolean closed;
 
     private WarrenProxy(EngineStats stats, Cluster cluster, UpstreamPools pools, Clients clients,
@@ -196,6 +210,7 @@ public final class WarrenProxy implements AutoCloseable {
 
     /** Stops accepting new clients; connected ones carry on. */
     public void stopAccepting() {
+        accepting = false;
         closeListeners();
     }
 
@@ -206,6 +221,180 @@ public final class WarrenProxy implements AutoCloseable {
         if (tlsListener != null) {
             tlsListener.close();
         }
+    }
+
+    // ---------------------------------------------------------------- the operator's view and actions
+
+    /** Every client connected now, by id; each one's snapshot is taken on its own event loop. */
+    public CompletableFuture<List<ClientView>> clients() {
+        return clientViews(clients.sessions());
+    }
+
+    /** The client with connection id {@code id}, if it is connected. */
+    public CompletableFuture<Optional<ClientView>> client(long id) {
+        return clientViews(session(id).map(List::of).orElse(List.of()))
+                .thenApply(views -> views.stream().findFirst());
+    }
+
+    private CompletableFuture<List<ClientView>> clientViews(Collection<ClientSession> sessions) {
+        boolean draining = !accepting;
+        return OnOwnLoops.map(sessions, ClientSession::loop,
+                s -> s.gone() ? null : s.view(draining), Comparator.comparingLong(ClientView::id));
+    }
+
+    private Optional<ClientSession> session(long id) {
+        for (ClientSession s : clients.sessions()) {
+            if (s.id() == id) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Closes the client with connection id {@code id} with 320 CONNECTION_FORCED and {@code text}.
+     *
+     * @return false when no such client is connected
+     */
+    public boolean closeClient(long id, String text) {
+        Optional<ClientSession> s = session(id);
+        s.ifPresent(session -> session.loop().execute(() -> session.closeForOperator(text)));
+        return s.isPresent();
+    }
+
+    /** Every upstream connection now, by id; each one's snapshot is taken on its own event loop. */
+    public CompletableFuture<List<UpstreamView>> upstreams() {
+        record Item(UpstreamConnection connection, int idle) {}
+        List<Item> items = new ArrayList<>();
+        for (PoolSnapshot pool : pools.snapshots()) {
+            for (int i = 0; i < pool.connections().size(); i++) {
+                items.add(new Item(pool.connections().get(i), pool.idleChannels().get(i)));
+            }
+        }
+        return OnOwnLoops.map(items, item -> item.connection().loop(), item -> item.connection().view(item.idle()),
+                Comparator.comparingLong(UpstreamView::id));
+    }
+
+    /** Every pool key now, with its upstream connections in sum, by key. */
+    public CompletableFuture<List<PoolView>> pools() {
+        List<PoolSnapshot> snapshots = pools.snapshots();
+        return upstreams().thenApply(views -> {
+            List<PoolView> out = new ArrayList<>(snapshots.size());
+            for (PoolSnapshot p : snapshots) {
+                String key = p.keyed().key().id();
+                int inUse = 0;
+                int idle = 0;
+                int blocked = 0;
+                int connections = 0;
+                Set<String> nodes = new LinkedHashSet<>();
+                for (UpstreamView v : views) {
+                    if (v.poolKey().equals(key) && p.connections().stream().anyMatch(c -> c.id() == v.id())) {
+                        connections++;
+                        inUse += v.channelsInUse();
+                        idle += v.channelsIdle();
+                        blocked += v.blocked() ? 1 : 0;
+                        nodes.add(v.node());
+                    }
+                }
+                out.add(new PoolView(key, p.keyed().upstream().username(), p.keyed().upstream().virtualHost(),
+                        connections, inUse, idle, p.clients(), List.copyOf(nodes), blocked));
+            }
+            out.sort(Comparator.comparing(PoolView::poolKey));
+            return out;
+        });
+    }
+
+    /**
+     * Pauses {@code vhost}: its new clients wait at connection.open until it is resumed (or {@code upstream-hold}
+     * runs out: then 320); clients already connected carry on.
+     *
+     * @return false when it was paused already
+     */
+    public boolean pauseVhost(String vhost) {
+        boolean changed = clients.pauses().pause(vhost);
+        if (changed) {
+            log.info("virtual host '{}' paused by the operator: its new clients wait at connection.open", vhost);
+        }
+        return changed;
+    }
+
+    /**
+     * Resumes {@code vhost}: the clients waiting for it go on at once.
+     *
+     * @return how many clients were waiting; -1 when it was not paused
+     */
+    public int resumeVhost(String vhost) {
+        int released = clients.pauses().resume(vhost);
+        if (released >= 0) {
+            log.info("virtual host '{}' resumed by the operator; {} waiting client(s) go on", vhost, released);
+        }
+        return released;
+    }
+
+    /** The paused virtual hosts, sorted. */
+    public Set<String> pausedVhosts() {
+        return clients.pauses().paused();
+    }
+
+    /** Clients waiting now for the paused {@code vhost}. */
+    public int clientsWaitingFor(String vhost) {
+        return clients.pauses().held(vhost);
+    }
+
+    /**
+     * The full names of the nodes {@code name} names: a node's full name, its host:port as configured, or its
+     * address:port. Several when a host:port stands for several addresses; empty when it names none.
+     */
+    public List<String> nodesNamed(String name) {
+        return cluster.find(name).stream().map(Node::name).toList();
+    }
+
+    /**
+     * Drains the node named exactly {@code fullName} ({@link NodeStatus#name()}): no new connections go to it; its idle
+     * channels and idle connections close within a second; busy connections finish. {@code on = false} ends the
+     * drain.
+     *
+     * @return the node's status afterwards, and whether anything changed; empty when no node has that name
+     */
+    public Optional<NodeChange> drainNode(String fullName, boolean on) {
+        for (Node n : cluster.find(fullName)) {
+            if (n.name().equals(fullName)) {
+                boolean changed = cluster.drain(n, on);
+                return Optional.of(new NodeChange(n.status(), changed));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** A node after an operator's change, and whether the change changed anything. */
+    public record NodeChange(NodeStatus node, boolean changed) {}
+
+    /**
+     * A reload: the {@link ProxyConfig#RELOADABLE} components of {@code next} apply from now on, to what reads them
+     * next (new clients and connections, the next timer, the next admission); the others keep their values. The TLS
+     * listener's files are read again even when their names did not change (a renewed certificate).
+     *
+     * @throws TlsConfigException when the TLS listener's files cannot be used: then nothing changes
+     */
+    public synchronized Reconfiguration reconfigure(ProxyConfig next) throws TlsConfigException {
+        ProxyConfig current = cluster.config();
+        ProxyConfig applied = current.reloadedWith(next);
+        List<String> changed = new ArrayList<>(current.differences(applied));
+        List<String> needsRestart = applied.differences(next);
+        if (tlsListener != null && applied.tlsListenSettings().isPresent()) {
+            tlsListener.reloadTls(applied.tlsListenSettings().get()); // first: if it throws, nothing changed
+            if (!changed.contains("tlsListenSettings")) {
+                changed.add("tlsListenSettings");
+            }
+        }
+        List<String> notes = cluster.reconfigure(applied);
+        clients.reconfigure(applied);
+        return new Reconfiguration(changed, needsRestart, notes);
+    }
+
+    /** The configuration in effect now (the one started with, as changed by reloads since). */
+    public ProxyConfig config() {
+        return cluster.config();
     }
 
     /**

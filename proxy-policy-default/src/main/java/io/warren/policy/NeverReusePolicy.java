@@ -25,6 +25,11 @@ public final class NeverReusePolicy implements ChannelReusePolicy {
         }
 
         @Override
+        public String verdictSoFar() {
+            return "not reusable: reuse policy " + NAME;
+        }
+
+        @Override
         public String toString() {
             return "NeverReusePolicy.Tracker";
         }

@@ -35,6 +35,11 @@ final class RuleTracker implements ChannelTracker {
         return taintedBy == null;
     }
 
+    @Override
+    public String verdictSoFar() {
+        return taintedBy == null ? "reusable so far" : "not reusable: " + taintedBy;
+    }
+
     /** Says which method, if any, made the channel unfit; for logs and test failures. */
     @Override
     public String toString() {

@@ -118,6 +118,7 @@ class PublishSafePolicyTest {
                 new BasicMethod.Get(0, "q", true));
         assertThat(tracker.mayReuse()).isFalse();
         assertThat(tracker).hasToString("RuleTracker[not reusable: client tx.select]");
+        assertThat(tracker.verdictSoFar()).isEqualTo("not reusable: client tx.select");
     }
 
     @Test
@@ -126,9 +127,12 @@ class PublishSafePolicyTest {
         tracker.onServerMethod(new BasicMethod.Return(312, "NO_ROUTE", "", "q"));
         assertThat(tracker.mayReuse()).isTrue();
         assertThat(tracker).hasToString("RuleTracker[reusable]");
+        assertThat(tracker.verdictSoFar()).isEqualTo("reusable so far");
         tracker.onServerMethod(new io.warren.codec.ChannelMethod.Flow(false));
         assertThat(tracker.mayReuse()).isFalse();
         assertThat(tracker).hasToString("RuleTracker[not reusable: server channel.flow]");
+        assertThat(tracker.verdictSoFar()).isEqualTo("not reusable: server channel.flow");
+        assertThat(tracker.mayReuse()).as("asking for the verdict changes nothing").isFalse();
     }
 
     @Test

@@ -22,4 +22,15 @@ public interface Listener extends AutoCloseable {
     default Optional<Instant> certificateNotAfter() {
         return Optional.empty();
     }
+
+    /**
+     * For a TLS listener: TLS handshakes from now on use {@code tls} (a renewed certificate, key or client CA, read
+     * now on the calling thread); handshakes under way and connections already open keep what they had.
+     *
+     * @throws TlsConfigException when a file cannot be used; nothing changes then
+     * @throws UnsupportedOperationException for a plain listener, or a transport that cannot change it live
+     */
+    default void reloadTls(TlsServerSettings tls) throws TlsConfigException {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot change TLS settings while it runs");
+    }
 }

@@ -2,11 +2,14 @@ package io.warren.core.config;
 
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsServerSettings;
+import java.lang.reflect.RecordComponent;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Everything the engine needs to run, validated once. The launcher builds it from the command line, environment and
@@ -248,6 +251,47 @@ public record ProxyConfig(
         b.upstreamHold = upstreamHold;
         b.maxHeldClients = maxHeldClients;
         return b;
+    }
+
+    /**
+     * The components a running engine applies when a reload changes them ({@link #reloadedWith}): limits, timeouts,
+     * heartbeats for new connections, the upstream nodes, the TLS listener's certificate, key and client CA. The
+     * others need a new process: where it listens, the TLS towards the broker, {@code frameMax} (agreed with every
+     * connection at its start) and {@code upstreamConnectTimeout} (which the transport holds too).
+     */
+    public static final Set<String> RELOADABLE = Set.of("upstreams", "handshakeTimeout", "clientHeartbeat",
+            "upstreamHeartbeat", "clientChannelMax", "maxUpstreamChannels", "idleConnectionTimeout", "reauthInterval",
+            "maxMessageSize", "maxIdleChannelsPerKey", "idleChannelTimeout", "scrubTimeout", "scrubWait",
+            "slowClientTimeout", "slowClientStall", "slowClientBuffer", "tlsListenSettings", "maxConnections",
+            "slowClientBufferTotal", "messageBuffer", "upstreamHold", "maxHeldClients");
+
+    /** This configuration with {@code next}'s value for every {@link #RELOADABLE} component, and its own for the rest. */
+    public ProxyConfig reloadedWith(ProxyConfig next) {
+        Builder b = next.toBuilder();
+        b.listen = listen;
+        b.frameMax = frameMax;
+        b.upstreamConnectTimeout = upstreamConnectTimeout;
+        b.upstreamTls = upstreamTls;
+        b.plainListener = plainListener;
+        b.tlsListen = tlsListen;
+        // The listener's files change live only where it already listens.
+        b.tlsListenSettings = tlsListen.equals(next.tlsListen) ? next.tlsListenSettings : tlsListenSettings;
+        return b.build();
+    }
+
+    /** The names of the components whose values differ from {@code other}'s, in declaration order. */
+    public List<String> differences(ProxyConfig other) {
+        List<String> out = new ArrayList<>();
+        for (RecordComponent c : ProxyConfig.class.getRecordComponents()) {
+            try {
+                if (!Objects.equals(c.getAccessor().invoke(this), c.getAccessor().invoke(other))) {
+                    out.add(c.getName());
+                }
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return out;
     }
 
     public ProxyConfig withListen(InetSocketAddress address) {

@@ -2,6 +2,9 @@ package io.warren.transport.nio;
 
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.NetworkRuntime.HandlerFactory;
+import io.warren.api.transport.TlsConfigException;
+import io.warren.api.transport.TlsServerSettings;
+import io.warren.tls.PemTls;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -32,8 +35,9 @@ final class NioListener implements Listener, Selectable {
     private final ServerSocketChannel server;
     private final InetSocketAddress address;
     private final HandlerFactory handlers;
-    private final TlsEndpoint tls; // null: plain
-    private final Instant certificateNotAfter; // null: plain
+    /** Null for a plain listener; replaced whole by {@link #reloadTls}, read at each accept. */
+    private volatile TlsEndpoint tls;
+    private volatile Instant certificateNotAfter; // null: plain
     private final AtomicBoolean closed = new AtomicBoolean();
     private SelectionKey key; // loop only
     /** accept() failures not yet logged, and when the last report went out (loop only). */
@@ -104,6 +108,19 @@ final class NioListener implements Listener, Selectable {
     @Override
     public Optional<Instant> certificateNotAfter() {
         return Optional.ofNullable(certificateNotAfter);
+    }
+
+    @Override
+    public void reloadTls(TlsServerSettings settings) throws TlsConfigException {
+        if (tls == null) {
+            throw new UnsupportedOperationException("the listener on " + Addresses.format(address)
+                    + " is not a TLS listener");
+        }
+        TlsEndpoint next = TlsEndpoint.server(PemTls.serverContext(settings), settings); // throws: nothing changes
+        certificateNotAfter = PemTls.certificateNotAfter(settings);
+        tls = next;
+        log.info("TLS listener on {}: new handshakes use {} (expires {})", Addresses.format(address),
+                settings.certificateFile(), certificateNotAfter);
     }
 
     @Override

@@ -15,6 +15,7 @@ import io.warren.codec.ProtocolHeader;
 import io.warren.codec.ReplyCode;
 import io.warren.core.config.ProxyConfig;
 import io.warren.core.internal.limits.ClientAdmission;
+import io.warren.core.internal.limits.VhostPauses;
 import io.warren.core.internal.pool.Reply;
 import io.warren.core.internal.upstream.Cluster;
 import io.warren.core.internal.upstream.UpstreamConnection;
@@ -176,6 +177,9 @@ final class ClientHandshake {
     private void startOk(ConnectionMethod.StartOk startOk) throws ProtocolException {
         capabilities = ClientCapabilities.from(startOk.clientProperties());
         connectionName = startOk.clientProperties().getString("connection_name").orElse(null);
+        session.connectionName = connectionName == null ? "" : connectionName;
+        session.product = startOk.clientProperties().getString("product").orElse("");
+        session.version = startOk.clientProperties().getString("version").orElse("");
         Sasl.Credentials parsed = Sasl.parse(startOk.mechanism(), startOk.response());
         credentials = new ClientCredentials(startOk.mechanism(), parsed.username(), parsed.password(), "",
                 session.conn.remoteAddress(), Optional.empty());
@@ -271,9 +275,73 @@ final class ClientHandshake {
         }
         session.state = ClientSession.State.AUTHENTICATING;
         session.suspend();
+        if (!holdForPausedVhost()) {
+            authenticate();
+        }
+    }
+
+    private void authenticate() {
         UpstreamConnection proof = parked;
         parked = null;
         session.clients.pools().authenticate(keyed, connectionName, loginKey, session, proof, authReply);
+    }
+
+    /**
+     * The operator paused this client's vhost: it waits, unread, until the vhost is resumed or {@code upstream-hold}
+     * (counted from its first wait) runs out, and is then refused with 320.
+     *
+     * @return whether it waits, or was refused
+     */
+    private boolean holdForPausedVhost() {
+        VhostPauses pauses = session.clients.pauses();
+        String vhost = credentials.virtualHost();
+        if (!pauses.isPaused(vhost)) {
+            return false;
+        }
+        long now = System.nanoTime();
+        if (holdUntilNanos == 0) {
+            holdUntilNanos = now + session.clients.config().upstreamHold().toNanos();
+        }
+        hold = pauses.await(session.loop(), vhost, holdUntilNanos - now, this::vhostResumed, this::vhostStillPaused);
+        if (hold != null) {
+            log.debug("client {} waits at connection.open: virtual host '{}' is paused", session.id(), vhost);
+            return true;
+        }
+        if (!pauses.isPaused(vhost)) {
+            return false; // resumed meanwhile
+        }
+        vhostStillPaused();
+        return true;
+    }
+
+    private void vhostResumed() {
+        assert session.onLoop();
+        hold = null;
+        if (session.state == ClientSession.State.AUTHENTICATING && session.isReading()) {
+            authenticate();
+        }
+    }
+
+    private void vhostStillPaused() {
+        assert session.onLoop();
+        hold = null;
+        if (session.state != ClientSession.State.AUTHENTICATING) {
+            return;
+        }
+        session.clients.stats().handshakeFailed("vhost_paused");
+        session.closeConnection(ReplyCode.CONNECTION_FORCED.code(), ReplyCode.CONNECTION_FORCED.text()
+                + " - virtual host '" + credentials.virtualHost() + "' is paused by the operator",
+                ConnectionMethod.Open.CLASS_ID, ConnectionMethod.Open.METHOD_ID);
+    }
+
+    /** What the client presented so far: null before start-ok; the vhost is empty before connection.open. */
+    ClientCredentials credentials() {
+        return credentials;
+    }
+
+    /** Whether this client waits, unread, for an upstream node or for its paused vhost. */
+    boolean held() {
+        return hold != null;
     }
 
     /** On the loop: an upstream connection with this client's credentials is ready for it. */

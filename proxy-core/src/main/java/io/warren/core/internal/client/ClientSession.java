@@ -1,5 +1,6 @@
 package io.warren.core.internal.client;
 
+import io.warren.api.ClientCredentials;
 import io.warren.api.transport.Connection;
 import io.warren.api.transport.ConnectionHandler;
 import io.warren.api.transport.EventLoop;
@@ -11,6 +12,8 @@ import io.warren.codec.FrameType;
 import io.warren.codec.MethodCodec;
 import io.warren.codec.ProtocolException;
 import io.warren.codec.ReplyCode;
+import io.warren.core.admin.ChannelView;
+import io.warren.core.admin.ClientView;
 import io.warren.core.internal.limits.ClientAdmission;
 import io.warren.core.internal.screen.HardError;
 import io.warren.core.internal.upstream.ChannelOwner;
@@ -19,6 +22,10 @@ import io.warren.core.internal.upstream.UpstreamConnection;
 import io.warren.core.internal.upstream.UpstreamError;
 import io.warren.core.internal.wire.Frames;
 import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,6 +78,17 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
     private boolean readsPaused;
     long lastReadNanos;
     long lastWriteNanos;
+    /** When Warren accepted the connection, for the admin API (wall clock). */
+    private final long acceptedMillis = System.currentTimeMillis();
+    /** What the client said of itself at start-ok (empty when it did not). */
+    String connectionName = "";
+    String product = "";
+    String version = "";
+    /** Counted for the admin API. */
+    private long bytesReceived;
+    private long bytesSent;
+    long messagesPublished;
+    long messagesDelivered;
 
     ClientSession(Clients clients, Connection conn, ClientAdmission.Decision admission) {
         this.clients = clients;
@@ -116,6 +134,7 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
     public void onRead(Connection connection, ByteBuffer data) {
         assert onLoop();
         lastReadNanos = System.nanoTime();
+        bytesReceived += data.remaining();
         clients.stats().clientBytesReceived(data.remaining());
         if (suspended) {
             stashRemaining(data);
@@ -515,6 +534,7 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
     /** Writes {@code frames} whole frames to the client. */
     void write(ByteBuffer bytes, int frames) {
         lastWriteNanos = System.nanoTime();
+        bytesSent += bytes.remaining();
         clients.stats().clientBytesSent(bytes.remaining());
         clients.stats().clientFramesSent(frames);
         boolean writable = conn.write(bytes);
@@ -537,6 +557,65 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
         if (heartbeats != null) {
             heartbeats.cancel();
         }
+    }
+
+    /** Whether the connection is closed (it leaves the registry at once); on the loop. */
+    public boolean gone() {
+        return state == State.CLOSED;
+    }
+
+    @Override
+    public boolean isClient() {
+        return true;
+    }
+
+    // ---------------------------------------------------------------- the operator's view
+
+    /**
+     * What the admin API shows of this client now.
+     *
+     * @param draining whether Warren no longer accepts clients (an open client then drains)
+     */
+    public ClientView view(boolean draining) {
+        assert onLoop();
+        ClientCredentials who = login != null ? login.credentials() : handshake != null ? handshake.credentials()
+                : null;
+        String shownState = switch (state) {
+            case CLOSING, CLOSED -> "closing";
+            case OPEN -> draining ? "draining" : "open";
+            default -> handshake != null && handshake.held() ? "held" : "handshake";
+        };
+        List<ChannelView> shown = new ArrayList<>();
+        for (ChannelLink link : channels.snapshot()) {
+            String linkState = switch (link.state) {
+                case OPENING -> "opening";
+                case OPEN -> "open";
+                case RETURNED, CLOSED -> null; // the client is done with it
+                default -> "closing";
+            };
+            if (linkState != null) {
+                UpstreamConnection on = link.upstream.connection();
+                shown.add(new ChannelView(link.clientChannel, on.node().name(), on.id(), link.upstream.number(),
+                        link.lent, linkState, link.tracker.verdictSoFar()));
+            }
+        }
+        shown.sort(Comparator.comparingInt(ChannelView::number));
+        return new ClientView(conn.id(), conn.remoteAddress(), who == null ? "" : who.username(),
+                who == null ? "" : who.virtualHost(), connectionName, product, version, conn.isTls(),
+                Instant.ofEpochMilli(acceptedMillis), shownState, shown, bytesReceived, bytesSent, messagesPublished,
+                messagesDelivered, conn.queuedBytes());
+    }
+
+    /** Closes this client for the operator: 320 CONNECTION_FORCED with {@code text}, as the broker's own tools do. */
+    public void closeForOperator(String text) {
+        assert onLoop();
+        log.info("client {} {} closed by the operator: {}", conn.id(), conn.remoteAddress(), text);
+        if (state == State.AWAIT_HEADER) {
+            state = State.CLOSING; // no AMQP spoken yet: nothing to say
+            conn.close();
+            return;
+        }
+        closeConnection(ReplyCode.CONNECTION_FORCED.code(), ReplyCode.CONNECTION_FORCED.text() + " - " + text, 0, 0);
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.warren.core.config.ProxyConfig;
 import io.warren.core.internal.limits.ClientAdmission;
 import io.warren.core.internal.limits.MessageBudget;
 import io.warren.core.internal.limits.SlowClientBudget;
+import io.warren.core.internal.limits.VhostPauses;
 import io.warren.core.internal.pool.LoginProofs;
 import io.warren.core.internal.pool.UpstreamPools;
 import io.warren.core.internal.stats.EngineStats;
@@ -26,7 +27,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * admission, the counters; and the registry of the sessions connected now. Thread-safe.
  */
 public final class Clients {
-    private final ProxyConfig config;
     private final EngineStats stats;
     private final CredentialKeyer keyer;
     private final ChannelReusePolicy policy;
@@ -37,6 +37,7 @@ public final class Clients {
     private final ClientAdmission admission;
     private final MessageBudget messageBudget;
     private final SlowClientBudget slowClientBudget;
+    private final VhostPauses pauses;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
     /** connection.start as last built, and the broker capabilities it was built from. */
     private volatile StartFor start = new StartFor(null, startMethod(null));
@@ -45,7 +46,6 @@ public final class Clients {
 
     public Clients(ProxyConfig config, EngineStats stats, CredentialKeyer keyer, ChannelReusePolicy policy,
             Cluster cluster, UpstreamPools pools, LoginProofs logins, ClientAdmission admission) {
-        this.config = config;
         this.stats = stats;
         this.keyer = keyer;
         this.policy = policy;
@@ -56,6 +56,14 @@ public final class Clients {
         this.admission = admission;
         this.messageBudget = new MessageBudget(config.messageBuffer(), stats);
         this.slowClientBudget = new SlowClientBudget(config.slowClientBufferTotal(), stats);
+        this.pauses = new VhostPauses(cluster.held());
+    }
+
+    /** A reload: the budgets and admission take the new limits (the cluster holds the configuration itself). */
+    public void reconfigure(ProxyConfig next) {
+        messageBudget.resize(next.messageBuffer());
+        slowClientBudget.resize(next.slowClientBufferTotal());
+        admission.setMaxConnections(next.maxConnections());
     }
 
     /** A session for a client the transport accepted, registered until it closes; on the connection's loop. */
@@ -74,8 +82,14 @@ public final class Clients {
         return Collections.unmodifiableSet(sessions);
     }
 
+    /** The configuration as last reloaded: read it at each use, never keep it. */
     ProxyConfig config() {
-        return config;
+        return cluster.config();
+    }
+
+    /** The virtual hosts the operator paused. */
+    public VhostPauses pauses() {
+        return pauses;
     }
 
     EngineStats stats() {

@@ -103,6 +103,10 @@ final class DeliveryFilter {
             // Every channel-class method (open-ok, close, close-ok, and flow / flow-ok) is decided here.
             return session.channels.channelMethodFromUpstream(link, methodId);
         }
+        if (classId == BasicMethod.Deliver.CLASS_ID && (methodId == BasicMethod.Deliver.METHOD_ID
+                || methodId == BasicMethod.GetOk.METHOD_ID)) {
+            session.messagesDelivered++;
+        }
         if (SyncMethods.isReply(classId, methodId) && link.pendingSync > 0) {
             link.pendingSync--;
         }

@@ -408,6 +408,7 @@ final class PublishPath implements FrameSink {
         if (link.upstream.confirmMode()) {
             link.upstream.recordPublish();
         }
+        session.messagesPublished++;
         session.clients.stats().messagePublished();
     }
 

@@ -36,7 +36,7 @@ public final class ClientAdmission {
     /** What happens to one accepted client. */
     public enum Verdict { ADMIT, REFUSE_WITH_530, CLOSE_AT_ONCE }
 
-    private final int maxConnections; // 0: unlimited
+    private volatile int maxConnections; // 0: unlimited
     private final long fdLimit; // -1: unknown (not a Unix JVM)
     private final long fdOpenAtStart;
     private final LongSupplier upstreamConnections;
@@ -59,6 +59,17 @@ public final class ClientAdmission {
                     unix.getOpenFileDescriptorCount(), upstreamConnections);
         }
         return new ClientAdmission(maxConnections, -1, 0, upstreamConnections);
+    }
+
+    /**
+     * A reload changed {@code max-connections}: the next client is admitted against it. Clients connected beyond a
+     * lowered limit stay (refusing new ones is how the count comes down).
+     */
+    public void setMaxConnections(int max) {
+        if (max < 0) {
+            throw new IllegalArgumentException("maxConnections must not be negative, got " + max);
+        }
+        maxConnections = max;
     }
 
     /** Descriptors left for clients and upstream connections together; {@code Long.MAX_VALUE} when unknown. */
@@ -86,6 +97,7 @@ public final class ClientAdmission {
     public Decision admit() {
         int clients = admitted.incrementAndGet();
         long upstream = upstreamConnections.getAsLong();
+        int maxConnections = this.maxConnections;
         String text;
         String why;
         if (maxConnections > 0 && clients > maxConnections) {

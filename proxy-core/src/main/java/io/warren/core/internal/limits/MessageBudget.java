@@ -29,7 +29,7 @@ public final class MessageBudget {
         }
     }
 
-    private final long capacity;
+    private volatile long capacity;
     private final EngineStats stats;
     /** Guards {@link #reserved} and {@link #waiters}; never held while a callback runs. */
     private final Object lock = new Object();
@@ -46,6 +46,20 @@ public final class MessageBudget {
 
     public long capacity() {
         return capacity;
+    }
+
+    /**
+     * A reload changed {@code message-buffer}. Reservations made stay; a larger capacity grants waiters at once. A
+     * waiter that no longer fits at all is granted once nothing else is reserved, so that it is not stuck for good.
+     */
+    public void resize(long newCapacity) {
+        if (newCapacity < 1) {
+            throw new IllegalArgumentException("capacity must be positive, got " + newCapacity);
+        }
+        synchronized (lock) {
+            capacity = newCapacity;
+        }
+        grantWaiters();
     }
 
     public long reserved() {
@@ -132,7 +146,7 @@ public final class MessageBudget {
     private void grantWaiters() {
         List<Waiter> granted = null;
         synchronized (lock) {
-            while (!waiters.isEmpty() && waiters.peek().bytes <= capacity - reserved) {
+            while (!waiters.isEmpty() && (waiters.peek().bytes <= capacity - reserved || reserved == 0)) {
                 Waiter w = waiters.poll();
                 reserved += w.bytes;
                 if (granted == null) {

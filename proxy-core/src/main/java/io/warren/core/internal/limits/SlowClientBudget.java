@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * slow-client-buffer. Any thread: each client moves its own share from its loop.
  */
 public final class SlowClientBudget {
-    private final long limit;
+    private volatile long limit;
     private final AtomicLong used = new AtomicLong();
     private final EngineStats stats;
 
@@ -37,5 +37,10 @@ public final class SlowClientBudget {
 
     public long limit() {
         return limit;
+    }
+
+    /** A reload changed {@code slow-client-buffer-total}: shares held stay; the next growth is checked against it. */
+    public void resize(long newLimit) {
+        limit = newLimit;
     }
 }

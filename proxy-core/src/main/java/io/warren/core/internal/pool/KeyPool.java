@@ -62,7 +62,7 @@ final class KeyPool implements UpstreamPool {
             UpstreamConnection parked) {
         long now = System.nanoTime();
         for (UpstreamConnection c : connections) {
-            if (c.state() == UpstreamConnection.State.READY) {
+            if (c.state() == UpstreamConnection.State.READY && !c.node().draining()) {
                 clients++;
                 c.addMember(waiter.requester());
                 waiter.ok(c);
@@ -72,11 +72,14 @@ final class KeyPool implements UpstreamPool {
                 return;
             }
         }
-        if (parked != null) {
+        if (parked != null && !parked.node().draining()) {
             connections.add(parked);
             authWaiters.add(waiter);
             parked.adopt(this, keyed);
             return;
+        }
+        if (parked != null) {
+            parked.abandon(); // its node was drained while it proved the login
         }
         if (backoff.waiting(now)) {
             // The broker failed us moments ago: answer at once instead of storming it (DESIGN.md invariant 7).
@@ -104,7 +107,8 @@ final class KeyPool implements UpstreamPool {
             }
         }
         for (UpstreamConnection c : connections) {
-            if (c != preferred) {
+            // A draining node's connections serve only the clients at home there (their channels stay together).
+            if (c != preferred && !c.node().draining()) {
                 UpstreamChannel channel = c.allocate(owner);
                 if (channel != null) {
                     return channel;
@@ -162,10 +166,15 @@ final class KeyPool implements UpstreamPool {
     }
 
     private UpstreamChannel lend(ArrayDeque<Scrubber> idle, ChannelOwner owner) {
-        Scrubber s;
-        while ((s = idle.pollLast()) != null) {
+        for (Iterator<Scrubber> it = idle.descendingIterator(); it.hasNext(); ) {
+            Scrubber s = it.next();
+            UpstreamConnection c = s.channel().connection();
+            if (c.node().draining()) {
+                continue; // its connection's housekeeping closes it
+            }
+            it.remove();
             cluster.stats().idleChannelUnpooled();
-            if (s.channel().connection().lend(s, owner)) {
+            if (c.lend(s, owner)) {
                 return s.channel();
             }
         }
@@ -177,7 +186,7 @@ final class KeyPool implements UpstreamPool {
         scrubbing.remove(s);
         UpstreamChannel channel = s.channel();
         UpstreamConnection c = channel.connection();
-        if (!channel.confirmMode() && c.state() == UpstreamConnection.State.READY) {
+        if (!channel.confirmMode() && c.state() == UpstreamConnection.State.READY && !c.node().draining()) {
             ScrubWait w;
             while ((w = scrubWaiters.poll()) != null) {
                 if (!c.lend(s, w.owner)) {
@@ -190,7 +199,7 @@ final class KeyPool implements UpstreamPool {
             }
         }
         if (idlePlain.size() + idleConfirm.size() >= cluster.config().maxIdleChannelsPerKey()
-                || c.state() != UpstreamConnection.State.READY || !connections.contains(c)) {
+                || c.state() != UpstreamConnection.State.READY || !connections.contains(c) || c.node().draining()) {
             return false;
         }
         channel.idleSince(System.nanoTime());
@@ -201,7 +210,7 @@ final class KeyPool implements UpstreamPool {
 
     @Override
     public synchronized List<Scrubber> expireIdle(UpstreamConnection c, long now) {
-        long timeout = cluster.config().idleChannelTimeout().toNanos();
+        long timeout = c.node().draining() ? 0 : cluster.config().idleChannelTimeout().toNanos();
         List<Scrubber> expired = new ArrayList<>(0);
         for (ArrayDeque<Scrubber> idle : List.of(idlePlain, idleConfirm)) {
             idle.removeIf(s -> {
@@ -317,7 +326,7 @@ final class KeyPool implements UpstreamPool {
                 superseded |= o.authenticatedNanos() > c.authenticatedNanos();
             }
         }
-        if (!superseded && !(idleExpired && (clients == 0 || another))) {
+        if (!superseded && !(idleExpired && (clients == 0 || another)) && !c.node().draining()) {
             return false;
         }
         connections.remove(c);
@@ -342,6 +351,20 @@ final class KeyPool implements UpstreamPool {
                 return false;
             });
         }
+    }
+
+    synchronized PoolSnapshot snapshot() {
+        List<Integer> idle = new ArrayList<>(connections.size());
+        for (UpstreamConnection c : connections) {
+            int n = 0;
+            for (ArrayDeque<Scrubber> q : List.of(idlePlain, idleConfirm)) {
+                for (Scrubber s : q) {
+                    n += s.channel().connection() == c ? 1 : 0;
+                }
+            }
+            idle.add(n);
+        }
+        return new PoolSnapshot(keyed, clients, connections, idle);
     }
 
     synchronized List<UpstreamConnection> connections() {

@@ -151,6 +151,15 @@ public final class UpstreamPools {
         return all;
     }
 
+    /** Every pool key now, for the admin API. */
+    public List<PoolSnapshot> snapshots() {
+        List<PoolSnapshot> all = new ArrayList<>();
+        for (KeyPool pool : pools.values()) {
+            all.add(pool.snapshot());
+        }
+        return all;
+    }
+
     /** Closes every connection (shutdown); clients still waiting are answered with 320. */
     public void closeAll() {
         for (KeyPool pool : pools.values()) {

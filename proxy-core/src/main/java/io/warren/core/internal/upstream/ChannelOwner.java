@@ -23,4 +23,9 @@ public interface ChannelOwner {
 
     /** An upstream connection whose full write queue this owner waited on has drained. */
     default void upstreamWritable() {}
+
+    /** Whether this owner is a client (not a scrubber): the admin API counts the clients of a connection. */
+    default boolean isClient() {
+        return false;
+    }
 }

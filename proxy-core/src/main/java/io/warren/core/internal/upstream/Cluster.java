@@ -9,6 +9,7 @@ import io.warren.codec.FieldTable;
 import io.warren.codec.ReplyCode;
 import io.warren.core.config.ProxyConfig;
 import io.warren.core.config.UpstreamNode;
+import io.warren.core.internal.limits.HeldClients;
 import io.warren.core.internal.stats.EngineStats;
 import io.warren.core.internal.wire.Frames;
 import io.warren.core.stats.NodeStatus;
@@ -30,27 +31,36 @@ import org.slf4j.LoggerFactory;
  * (100 ms doubling to 5 s) until a full AMQP handshake succeeds, and clients in the handshake may wait for it
  * ({@link #awaitUp}) while no node is up.
  *
- * <p>Thread-safe: nodes guard themselves; the held clients are guarded by {@link #holds}' lock.
+ * <p>Thread-safe: nodes guard themselves, {@link HeldClients} itself; the node list is replaced whole, under this
+ * object's lock.
  */
 public final class Cluster {
     private static final Logger log = LoggerFactory.getLogger(Cluster.class);
 
-    private final ProxyConfig config;
+    /** What the clients and connections of now are configured with: replaced whole by a reload. */
+    private volatile ProxyConfig config;
     private final NetworkRuntime runtime;
     private final EngineStats stats;
-    private final List<Node> nodes;
+    /**
+     * The nodes in configuration order, then nodes a reload removed that still have connections (they drain); a new
+     * list on every change, so readers never lock.
+     */
+    private volatile List<Node> nodes;
     private final AtomicInteger turn = new AtomicInteger();
     /** The capabilities the broker advertised at the last upstream handshake; null before the first. */
     private volatile FieldTable capabilities;
     /** The credentials and virtual host of the last connection that opened: what probes log in with. */
     private volatile UpstreamCredentials probeCredentials;
-    /** Clients in the handshake waiting for a node to come up; guarded by itself. */
-    private final List<Hold> holds = new ArrayList<>();
+    /** Clients in the handshake waiting for a node to come up (tagged {@link #NO_NODE}) or for their vhost. */
+    private final HeldClients held;
+    /** The tag of clients held for want of an up node. */
+    private static final Object NO_NODE = new Object();
 
     public Cluster(ProxyConfig config, NetworkRuntime runtime, EngineStats stats) {
         this.config = config;
         this.runtime = runtime;
         this.stats = stats;
+        this.held = new HeldClients(() -> this.config.maxHeldClients(), stats);
         List<Node> all = new ArrayList<>();
         for (UpstreamNode n : config.upstreams()) {
             all.add(new Node(n, config.upstreamTls(), config.upstreams().size() > 1));
@@ -60,6 +70,11 @@ public final class Cluster {
 
     public ProxyConfig config() {
         return config;
+    }
+
+    /** Clients held in the handshake, for a node or for their virtual host: {@code max-held-clients} together. */
+    public HeldClients held() {
+        return held;
     }
 
     public EngineStats stats() {
@@ -125,9 +140,10 @@ public final class Cluster {
         if (best != null) {
             return best;
         }
-        int start = Math.floorMod(turn.getAndIncrement(), nodes.size());
-        for (int i = 0; i < nodes.size(); i++) {
-            Node n = nodes.get((start + i) % nodes.size());
+        List<Node> all = nodes;
+        int start = Math.floorMod(turn.getAndIncrement(), all.size());
+        for (int i = 0; i < all.size(); i++) {
+            Node n = all.get((start + i) % all.size());
             if (n.acceptsConnections() && (best == null || n.connections() < best.connections())) {
                 best = n;
             }
@@ -147,6 +163,7 @@ public final class Cluster {
     /** What a client is told while no node is up: each node's failure and when it is tried next. */
     public UpstreamError noNodeUp() {
         long now = System.nanoTime();
+        List<Node> nodes = this.nodes;
         if (nodes.size() == 1) {
             UpstreamError one = nodes.get(0).downError(now);
             if (one != null) {
@@ -175,6 +192,8 @@ public final class Cluster {
     }
 
     public List<NodeStatus> status() {
+        forgetRemovedNodes();
+        List<Node> nodes = this.nodes;
         List<NodeStatus> out = new ArrayList<>(nodes.size());
         for (Node n : nodes) {
             out.add(n.status());
@@ -213,7 +232,7 @@ public final class Cluster {
     }
 
     private void scheduleProbe(Node node) {
-        if (!node.claimProbe()) {
+        if (node.isRemoved() || !node.claimProbe()) {
             return; // the probe under way schedules the next one if it fails
         }
         EventLoop loop = runtime.eventLoops().get(0);
@@ -247,21 +266,6 @@ public final class Cluster {
 
     // ---------------------------------------------------------------- clients waiting for a node
 
-    /** A client waiting for a node to come up. */
-    private final class Hold {
-        final EventLoop loop;
-        final Runnable up;
-        final Runnable timedOut;
-        EventLoop.Cancellable timer;
-        boolean done;
-
-        Hold(EventLoop loop, Runnable up, Runnable timedOut) {
-            this.loop = loop;
-            this.up = up;
-            this.timedOut = timedOut;
-        }
-    }
-
     /**
      * Holds a client in the handshake until a node is up (then {@code up} runs on {@code loop}) or for
      * {@code timeoutNanos} (then {@code timedOut} runs there).
@@ -270,52 +274,123 @@ public final class Cluster {
      *     held already, the time is up, or a node is up now
      */
     public EventLoop.Cancellable awaitUp(EventLoop loop, long timeoutNanos, Runnable up, Runnable timedOut) {
-        Hold hold = new Hold(loop, up, timedOut);
-        synchronized (holds) {
-            if (holds.size() >= config.maxHeldClients() || timeoutNanos <= 0 || anyUp()) {
-                return null;
-            }
-            holds.add(hold);
-            stats.heldClients(holds.size());
-            hold.timer = loop.schedule(() -> {
-                if (take(hold)) {
-                    timedOut.run();
-                }
-            }, Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)), TimeUnit.MILLISECONDS);
-        }
-        return () -> {
-            if (take(hold)) {
-                hold.timer.cancel();
-            }
-        };
+        return held.hold(loop, NO_NODE, timeoutNanos, () -> !anyUp(), up, timedOut);
     }
 
-    private boolean take(Hold hold) {
-        synchronized (holds) {
-            if (hold.done) {
-                return false;
-            }
-            hold.done = true;
-            holds.remove(hold);
-            stats.heldClients(holds.size());
-            return true;
-        }
+    /** Clients held now for want of an up node. */
+    public int heldForANode() {
+        return held.count(NO_NODE);
     }
 
     private void releaseHolds() {
-        List<Hold> released;
-        synchronized (holds) {
-            released = new ArrayList<>(holds);
-            holds.clear();
-            for (Hold h : released) {
-                h.done = true;
+        held.release(tag -> tag == NO_NODE);
+    }
+
+    // ---------------------------------------------------------------- the operator's changes
+
+    /**
+     * A reload: {@code next} applies from now on (to what reads it next: new connections, new clients, the next
+     * timer). Nodes it no longer names drain and are forgotten once their connections are gone; nodes it adds are
+     * checked at once, as at start.
+     *
+     * @return one line per node added, removed or restored, for the reload's log
+     */
+    public synchronized List<String> reconfigure(ProxyConfig next) {
+        config = next;
+        List<Node> before = nodes;
+        List<Node> after = new ArrayList<>(next.upstreams().size());
+        List<String> changes = new ArrayList<>();
+        List<Node> added = new ArrayList<>();
+        for (UpstreamNode n : next.upstreams()) {
+            Node existing = null;
+            for (Node m : before) {
+                if (m.config().address().equals(n.address())) {
+                    existing = m;
+                }
             }
-            stats.heldClients(0);
+            if (existing == null) {
+                existing = new Node(n, next.upstreamTls(), next.upstreams().size() > 1);
+                added.add(existing);
+                changes.add("upstream node " + existing.name() + " added");
+            } else if (existing.isRemoved()) {
+                existing.restored();
+                changes.add("upstream node " + existing.name() + " restored (it was still draining)");
+            }
+            after.add(existing);
         }
-        for (Hold h : released) {
-            h.timer.cancel();
-            h.loop.execute(h.up);
+        for (Node m : before) {
+            if (!after.contains(m)) {
+                if (!m.isRemoved()) {
+                    m.removed();
+                    changes.add("upstream node " + m.name() + " removed: it drains (" + m.connections()
+                            + " connection(s) left)");
+                }
+                after.add(m);
+            }
         }
+        nodes = List.copyOf(after);
+        EventLoop loop = runtime.eventLoops().get(0);
+        for (Node n : added) {
+            if (n.claimProbe()) {
+                loop.execute(() -> new NodeProbe(this, n, loop).start());
+            }
+        }
+        releaseHolds(); // a held client asks again: an added node may take it (or it waits on)
+        forgetRemovedNodes();
+        return changes;
+    }
+
+    /** Removed nodes whose last connection is gone leave the list. */
+    private synchronized void forgetRemovedNodes() {
+        List<Node> all = nodes;
+        if (all.stream().anyMatch(n -> n.isRemoved() && n.connections() == 0)) {
+            nodes = all.stream().filter(n -> !n.isRemoved() || n.connections() > 0).toList();
+        }
+    }
+
+    /**
+     * The nodes {@code name} names: a node's full name ({@link NodeStatus#name()}), its host:port as configured, or
+     * its address:port. Several when a host:port names several addresses.
+     */
+    public List<Node> find(String name) {
+        List<Node> exact = new ArrayList<>();
+        List<Node> partial = new ArrayList<>();
+        for (Node n : nodes) {
+            UpstreamNode c = n.config();
+            String host = c.host().contains(":") ? "[" + c.host() + "]" : c.host();
+            String hostPort = host + ":" + c.address().getPort();
+            String address = c.address().getAddress() == null ? hostPort
+                    : hostPortOf(c.address().getAddress().getHostAddress(), c.address().getPort());
+            if (n.name().equals(name)) {
+                exact.add(n);
+            } else if (hostPort.equals(name) || address.equals(name)) {
+                partial.add(n);
+            }
+        }
+        return exact.isEmpty() ? partial : exact;
+    }
+
+    private static String hostPortOf(String host, int port) {
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    /**
+     * Drains {@code node} (no new connections; its idle channels and idle connections close as their housekeeping
+     * next runs; busy connections finish), or ends its draining.
+     *
+     * @return whether that changed anything
+     */
+    public boolean drain(Node node, boolean on) {
+        if (!node.drain(on)) {
+            return false;
+        }
+        log.info("upstream node {} {}", node.name(), on ? "drained by the operator: no new connections; idle ones"
+                + " close, busy ones finish (" + node.connections() + " connection(s) now)"
+                : "no longer drained: it takes new connections again");
+        if (!on) {
+            releaseHolds();
+        }
+        return true;
     }
 
     /** For reply texts: host:port of every node, comma-separated. */

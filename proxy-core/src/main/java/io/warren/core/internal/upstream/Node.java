@@ -5,6 +5,7 @@ import io.warren.core.config.UpstreamNode;
 import io.warren.core.internal.limits.Backoff;
 import io.warren.core.stats.NodeStatus;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,8 +19,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Thread-safe: connections of every loop report to it; its state is guarded by this object's lock.
  */
 public final class Node {
-    /** Where the node is; draining nodes take no new connections (the admin API drains them). */
-    public enum State { UP, DOWN, DRAINING }
+    /** Whether the node answers; whether it takes new connections also depends on {@link #draining()}. */
+    public enum State { UP, DOWN }
 
     private final UpstreamNode config;
     private final Optional<TlsClientSettings> tls;
@@ -37,6 +38,10 @@ public final class Node {
     private boolean probing;
     /** Whether anything (the check at start, a connection) has told whether it is up. */
     private boolean checked;
+    /** Drained by the operator, or removed by a reload: no new connections; idle ones close, busy ones finish. */
+    private boolean draining;
+    /** Removed from the configuration by a reload: forgotten once its last connection is gone. */
+    private boolean removed;
 
     /**
      * @param tls the upstream's TLS settings, if amqps
@@ -65,9 +70,46 @@ public final class Node {
         return state;
     }
 
-    /** Whether new connections may go to it. */
+    /** Whether new connections may go to it: it is up and not draining. */
     public synchronized boolean acceptsConnections() {
-        return state == State.UP;
+        return state == State.UP && !draining;
+    }
+
+    /** Whether it is draining (no new connections; idle ones close, busy ones finish). */
+    public synchronized boolean draining() {
+        return draining;
+    }
+
+    /**
+     * Starts (true) or ends (false) draining by the operator's word.
+     *
+     * @return whether that changed anything
+     */
+    synchronized boolean drain(boolean on) {
+        if (draining == on || removed) {
+            return false;
+        }
+        draining = on;
+        since = Instant.now();
+        return true;
+    }
+
+    /** A reload removed it: it drains, then is forgotten. */
+    synchronized void removed() {
+        removed = true;
+        draining = true;
+        since = Instant.now();
+    }
+
+    /** A reload named it again before it was forgotten: it is a node like the others again. */
+    synchronized void restored() {
+        removed = false;
+        draining = false;
+        since = Instant.now();
+    }
+
+    synchronized boolean isRemoved() {
+        return removed;
     }
 
     int connections() {
@@ -170,8 +212,13 @@ public final class Node {
     }
 
     public synchronized NodeStatus status() {
-        return new NodeStatus(name(), state.name().toLowerCase(java.util.Locale.ROOT), reason, since,
-                connections.get(), connectFailures.sum(), failovers.sum());
+        if (draining) {
+            String why = removed ? "removed from the configuration" : "drained by the operator";
+            return new NodeStatus(name(), "draining", state == State.DOWN ? why + "; also down: " + reason : why,
+                    since, connections.get(), connectFailures.sum(), failovers.sum());
+        }
+        return new NodeStatus(name(), state.name().toLowerCase(Locale.ROOT), reason, since, connections.get(),
+                connectFailures.sum(), failovers.sum());
     }
 
     @Override

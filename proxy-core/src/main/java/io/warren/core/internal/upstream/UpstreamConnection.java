@@ -14,12 +14,14 @@ import io.warren.codec.FrameType;
 import io.warren.codec.MethodCodec;
 import io.warren.codec.ProtocolException;
 import io.warren.codec.ReplyCode;
-import io.warren.core.config.ProxyConfig;
+import io.warren.core.admin.UpstreamView;
 import io.warren.core.internal.stats.EngineStats;
 import io.warren.core.internal.wire.Frames;
 import io.warren.core.internal.wire.PeerProperties;
 import java.nio.ByteBuffer;
+import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -79,6 +81,10 @@ public final class UpstreamConnection implements ConnectionHandler {
     /** Whether {@link #start} counted this connection on its node (until it is closed). */
     private volatile boolean started;
     private volatile boolean nodeFault;
+    /** Whether the broker sent connection.blocked (and no unblocked since); loop only. */
+    private boolean blocked;
+    /** When it was dialed, for the admin API (wall clock). */
+    private final long createdMillis = System.currentTimeMillis();
 
     /** A connection of a pool to {@code node}, opened through to the key's virtual host. */
     public UpstreamConnection(Cluster cluster, Node node, UpstreamPool pool, KeyedCredentials keyed,
@@ -327,6 +333,7 @@ public final class UpstreamConnection implements ConnectionHandler {
             conn.close();
         } else if (method instanceof ConnectionMethod.Blocked || method instanceof ConnectionMethod.Unblocked) {
             log.info("upstream {}: {}", id, method);
+            blocked = method instanceof ConnectionMethod.Blocked;
             ByteBuffer encoded = Frames.method(0, method);
             for (ChannelOwner member : members) {
                 ByteBuffer copy = encoded.duplicate();
@@ -459,7 +466,8 @@ public final class UpstreamConnection implements ConnectionHandler {
                 }
                 boolean idleExpired = slots.idleFor(now, cluster.config().idleConnectionTimeout().toNanos());
                 if (slots.open() == 0 && pool.mayCloseIdle(UpstreamConnection.this, idleExpired)) {
-                    log.info("upstream {} has no channels and is idle or superseded, closing", id);
+                    log.info("upstream {} has no channels and is {}, closing", id,
+                            node.draining() ? "on a draining node" : "idle or superseded");
                     closeGracefully();
                     return;
                 }
@@ -572,6 +580,25 @@ public final class UpstreamConnection implements ConnectionHandler {
                 node.connectionEnded();
             }
         }
+    }
+
+    /**
+     * What the admin API shows of this connection now; on its loop.
+     *
+     * @param idleChannels its channels waiting idle in the pool (counted by the pool, under its lock)
+     */
+    public UpstreamView view(int idleChannels) {
+        assert loop.inEventLoop();
+        KeyedCredentials key = keyed;
+        int clients = 0;
+        for (ChannelOwner m : members) {
+            clients += m.isClient() ? 1 : 0;
+        }
+        return new UpstreamView(id, node.name(), key == null ? loginKey.id() : key.key().id(),
+                key == null ? "" : key.upstream().username(), key == null ? "" : key.upstream().virtualHost(),
+                state.name().toLowerCase(Locale.ROOT), Math.max(0, slots.open() - idleChannels), idleChannels,
+                clients, Instant.ofEpochMilli(createdMillis), heartbeatSeconds,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastReadNanos), blocked);
     }
 
     @Override
