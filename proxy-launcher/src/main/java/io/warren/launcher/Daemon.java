@@ -10,13 +10,14 @@ import io.warren.core.WarrenProxy;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The running daemon: the proxy, the HTTP endpoints, and the signal-driven shutdown.
  *
- * <p>Shutdown: the first SIGTERM or SIGINT stops accepting clients (so /readyz turns 503), waits up to the drain
+ * <p>SIGHUP reloads the configuration ({@link Reloader}). Shutdown: the first SIGTERM or SIGINT stops accepting clients (so /readyz turns 503), waits up to the drain
  * timeout for clients to leave, then closes the rest with 320 CONNECTION_FORCED, closes the upstream connections
  * cleanly and exits 0. A second signal during the drain exits at once with 128 + the signal number.
  */
@@ -50,10 +51,15 @@ final class Daemon {
 
     private final LauncherConfig config;
     private final Plugins plugins;
+    private final Cli.Request request;
+    private final Map<String, String> env;
 
-    Daemon(LauncherConfig config, Plugins plugins) {
+    /** @param request and {@code env}: what a reload resolves the settings from again */
+    Daemon(LauncherConfig config, Plugins plugins, Cli.Request request, Map<String, String> env) {
         this.config = config;
         this.plugins = plugins;
+        this.request = request;
+        this.env = env;
     }
 
     /** Runs until a signal (or, with {@code exitAfterStart}, until everything has started); returns the exit code. */
@@ -88,25 +94,38 @@ final class Daemon {
             // Either listener may have failed (or a TLS file changed since the check): the message says which.
             throw new StartupException("cannot listen: " + e.getMessage());
         }
+        Reloader reloader = new Reloader(request, env, config, proxy);
         HttpEndpoints http;
         try {
-            http = HttpEndpoints.start(config, proxy, plugins);
+            http = HttpEndpoints.start(config, proxy, plugins, reloader);
         } catch (IOException e) {
+            reloader.close();
             proxy.close();
             throw new StartupException("cannot listen for HTTP on "
                     + config.http().map(Values::formatAddress).orElse("?") + ": " + e.getMessage());
         }
         log.info("Upstream {}; HTTP {}; drain timeout {}", config.upstreamUrls().masked(),
-                http.address().map(a -> "on " + Values.formatAddress(a) + " (/healthz /readyz /metrics)")
-                        .orElse("off"),
+                http.address().map(a -> "on " + Values.formatAddress(a) + " (/healthz /readyz /metrics"
+                        + (http.adminEnabled() ? " /admin" : "") + ")").orElse("off"),
                 Values.formatDuration(config.drainTimeout()));
+        if (http.address().isPresent() && !http.adminEnabled()) {
+            log.warn("The admin API is off: HTTP listens on {}, which is not a loopback address, and no {} is set",
+                    Values.formatAddress(http.address().get()), Setting.ADMIN_TOKEN_FILE.key());
+        }
+        shutdown.onHangup(() -> reloader.reloadLater("SIGHUP"));
+        if (shutdown.hangupIgnored()) {
+            log.warn("SIGHUP was ignored when Warren started (nohup?), so it cannot ask for a reload; use POST"
+                    + " /admin/reload (warren ctl reload)");
+        }
         if (exitAfterStart) {
             http.selfScrape();
             shutdown.request("exit-after-start");
         }
 
         String reason = shutdown.await();
-        Duration drain = config.drainTimeout();
+        shutdown.onHangup(() -> log.info("SIGHUP ignored: Warren is stopping"));
+        reloader.close();
+        Duration drain = reloader.current().drainTimeout();
         log.info("Received {}: no longer accepting clients; waiting up to {} for {} client(s) to leave"
                 + " (a second signal exits at once)", reason, Values.formatDuration(drain), proxy.clientCount());
         http.draining();

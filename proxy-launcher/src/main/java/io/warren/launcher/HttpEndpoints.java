@@ -24,7 +24,8 @@ import java.util.Optional;
  *   <li>{@code /healthz}: 200 while the process runs;</li>
  *   <li>{@code /readyz}: 200 while Warren accepts clients and at least one upstream node is up, 503 otherwise;
  *       the body says why and lists each node's state;</li>
- *   <li>{@code /metrics}: Prometheus text format, {@link WarrenMetrics} plus the JVM's.</li>
+ *   <li>{@code /metrics}: Prometheus text format, {@link WarrenMetrics} plus the JVM's;</li>
+ *   <li>{@code /admin/}: the operator's {@link AdminApi}, behind {@link AdminAccess}.</li>
  * </ul>
  * With {@code http = off} nothing listens and every method is a no-op. What a client can hold is bounded: at most
  * {@link #MAX_CONNECTIONS} connections (more are closed at once), each exchange at most {@link #EXCHANGE_DEADLINE}
@@ -44,6 +45,7 @@ final class HttpEndpoints {
     private final PrometheusRegistry registry;
     private final WarrenProxy proxy;
     private volatile boolean accepting = true;
+    private AdminAccess admin; // null: HTTP off
 
     private HttpEndpoints(HttpServer server, DeadlineExecutor executor, PrometheusRegistry registry,
             WarrenProxy proxy) {
@@ -53,7 +55,8 @@ final class HttpEndpoints {
         this.proxy = proxy;
     }
 
-    static HttpEndpoints start(LauncherConfig config, WarrenProxy proxy, Daemon.Plugins plugins) throws IOException {
+    static HttpEndpoints start(LauncherConfig config, WarrenProxy proxy, Daemon.Plugins plugins, Reloader reloader)
+            throws IOException {
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(new WarrenMetrics(proxy, plugins, config.proxy()));
         JvmMetrics.builder().register(registry);
@@ -70,9 +73,17 @@ final class HttpEndpoints {
         server.createContext("/healthz", ex -> respond(ex, 200, "ok\n"));
         server.createContext("/readyz", endpoints::ready);
         server.createContext("/metrics", new MetricsHandler(registry));
-        server.createContext("/", ex -> respond(ex, 404, "not found; try /healthz, /readyz or /metrics\n"));
+        endpoints.admin = new AdminAccess(config.http().get(), config.adminToken());
+        reloader.access(endpoints.admin);
+        server.createContext(AdminApi.PREFIX, new AdminApi(proxy, endpoints.admin, reloader));
+        server.createContext("/", ex -> respond(ex, 404, "not found; try /healthz, /readyz, /metrics or /admin/\n"));
         server.start();
         return endpoints;
+    }
+
+    /** Whether the admin API answers (see {@link AdminAccess}). */
+    boolean adminEnabled() {
+        return admin != null && admin.enabled();
     }
 
     Optional<InetSocketAddress> address() {

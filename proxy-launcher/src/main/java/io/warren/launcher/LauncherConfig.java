@@ -23,6 +23,7 @@ import java.util.Set;
  * the source of the bad value.
  *
  * @param http where the HTTP endpoints listen, or empty when turned off
+ * @param adminToken the bearer token of the admin API, read from {@code admin-token-file}
  * @param tlsWarnings problems of the TLS configuration that do not prevent a start (verification turned off,
  *     certificates expired or expiring soon), one line each, to be logged at start
  */
@@ -37,6 +38,7 @@ record LauncherConfig(
         String credentialKeyer,
         String reusePolicy,
         Duration drainTimeout,
+        Optional<AdminAccess.Token> adminToken,
         Settings settings,
         List<String> tlsWarnings) {
 
@@ -119,9 +121,40 @@ record LauncherConfig(
             throw bad(s, Setting.LOG_FORMAT, "'" + format + "' is not one of text, json");
         }
         Duration drain = parse(s, Setting.DRAIN_TIMEOUT, Values::parseDuration);
+        Optional<AdminAccess.Token> adminToken = adminToken(s);
 
         return new LauncherConfig(proxy, transport, urls, http, level, format, name(s, Setting.TRANSPORT),
-                name(s, Setting.CREDENTIAL_KEYER), name(s, Setting.REUSE_POLICY), drain, s, List.copyOf(tlsWarnings));
+                name(s, Setting.CREDENTIAL_KEYER), name(s, Setting.REUSE_POLICY), drain, adminToken, s,
+                List.copyOf(tlsWarnings));
+    }
+
+    /** A token shorter than this is refused: it could be guessed over the network. */
+    static final int MIN_ADMIN_TOKEN_LENGTH = 16;
+
+    /** The first line of admin-token-file, stripped. */
+    static Optional<AdminAccess.Token> adminToken(Settings s) throws ConfigException {
+        Optional<Path> file = file(s, Setting.ADMIN_TOKEN_FILE);
+        if (file.isEmpty()) {
+            return Optional.empty();
+        }
+        String token;
+        try (java.io.BufferedReader r = java.nio.file.Files.newBufferedReader(file.get())) {
+            token = r.readLine();
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw bad(s, Setting.ADMIN_TOKEN_FILE, "file " + file.get() + " does not exist");
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            throw bad(s, Setting.ADMIN_TOKEN_FILE, "cannot read " + file.get() + ": " + e.getMessage());
+        }
+        token = token == null ? "" : token.strip();
+        if (token.length() < MIN_ADMIN_TOKEN_LENGTH) {
+            throw bad(s, Setting.ADMIN_TOKEN_FILE, "the token in " + file.get() + " is " + token.length()
+                    + " characters; use at least " + MIN_ADMIN_TOKEN_LENGTH + " (e.g. openssl rand -hex 32)");
+        }
+        if (token.chars().anyMatch(c -> c <= 0x20 || c >= 0x7f)) {
+            throw bad(s, Setting.ADMIN_TOKEN_FILE, "the token in " + file.get() + " must be printable ASCII"
+                    + " without spaces");
+        }
+        return Optional.of(new AdminAccess.Token(token));
     }
 
     private static final List<Setting> UPSTREAM_TLS = List.of(Setting.UPSTREAM_CA, Setting.UPSTREAM_CERT,

@@ -6,7 +6,7 @@ import java.util.Map;
 import picocli.CommandLine;
 
 /**
- * {@code warren [options] [UPSTREAM_URL]}: the daemon's entry point. Reads the configuration, then runs the
+ * {@code warren [options] [UPSTREAM_URL]}: the daemon's entry point ({@code warren ctl ...}: {@link Ctl}). Reads the configuration, then runs the
  * {@link Daemon} until SIGTERM or SIGINT. Nothing logs before the configuration has chosen the log level and format.
  *
  * <p>Exit codes: 0 after a normal stop (or --help, --version, --check-config), 1 when the daemon cannot start (a port
@@ -25,6 +25,9 @@ public final class Main {
     }
 
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.length > 0 && args[0].equals(Ctl.NAME)) {
+            return Ctl.run(java.util.Arrays.copyOfRange(args, 1, args.length), env, out, err);
+        }
         Cli cli = new Cli();
         Cli.Request request;
         try {
@@ -52,7 +55,7 @@ public final class Main {
                         + plugins.keyer().name() + ", reuse-policy " + plugins.policy().name());
                 return OK;
             }
-            return new Daemon(config, plugins).run(request.exitAfterStart());
+            return new Daemon(config, plugins, request, env).run(request.exitAfterStart());
         } catch (ConfigException e) {
             err.println("warren: " + oneLine(e.getMessage()));
             return BAD_CONFIG;

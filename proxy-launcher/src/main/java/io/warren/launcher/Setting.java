@@ -46,6 +46,9 @@ enum Setting {
             + " bundle.", null, null),
     HTTP("http", "HOST:PORT", "Address of the HTTP endpoints /healthz, /readyz and /metrics, or 'off'.", null,
             c -> "127.0.0.1:15673"),
+    ADMIN_TOKEN_FILE("admin-token-file", "FILE", "File whose first line is the bearer token the admin API"
+            + " (/admin/...) asks for. Without it the admin API answers only when --http is a loopback address;"
+            + " with it, every admin request needs 'Authorization: Bearer TOKEN'. Re-read on reload.", null, null),
     LOG_LEVEL("log-level", "LEVEL", "error, warn, info, debug or trace. Client connects and disconnects are logged"
             + " at debug, upstream events at info.", null, c -> "info"),
     LOG_FORMAT("log-format", "FORMAT", "text (one readable line per event) or json (one JSON object per line).",
@@ -177,6 +180,19 @@ enum Setting {
     /** The {@link ProxyConfig} component this key sets, whose name starts the engine's validation messages. */
     Optional<String> engineField() {
         return Optional.ofNullable(engineField);
+    }
+
+    /**
+     * Whether a reload (SIGHUP, POST /admin/reload) applies a new value of this key to the running daemon; the others
+     * are logged as needing a restart and keep their values. Engine keys follow {@link ProxyConfig#RELOADABLE}.
+     */
+    boolean reloadable() {
+        return switch (this) {
+            case UPSTREAM -> ProxyConfig.RELOADABLE.contains("upstreams");
+            case TLS_CERT, TLS_KEY, TLS_CLIENT_CA -> ProxyConfig.RELOADABLE.contains("tlsListenSettings");
+            case LOG_LEVEL, LOG_FORMAT, DRAIN_TIMEOUT, ADMIN_TOKEN_FILE -> true;
+            default -> engineField != null && ProxyConfig.RELOADABLE.contains(engineField);
+        };
     }
 
     static Optional<Setting> byKey(String key) {

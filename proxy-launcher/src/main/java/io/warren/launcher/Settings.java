@@ -25,9 +25,12 @@ final class Settings {
     record Value(String text, String source) {}
 
     private final Map<Setting, Value> values;
+    /** What the configuration file said, whether or not it won. */
+    private final Map<Setting, Value> file;
 
-    private Settings(Map<Setting, Value> values) {
+    private Settings(Map<Setting, Value> values, Map<Setting, Value> file) {
         this.values = values;
+        this.file = file;
     }
 
     /**
@@ -52,7 +55,24 @@ final class Settings {
                 out.put(s, new Value(s.defaultValue().get(), "default"));
             }
         }
-        return new Settings(out);
+        return new Settings(out, file);
+    }
+
+    /** The file's value of {@code s}, even where the command line or the environment overrides it. */
+    Optional<Value> inFile(Setting s) {
+        return Optional.ofNullable(file.get(s));
+    }
+
+    /** These settings, with {@code older}'s value (and file value) for each key {@code keepOlder} names. */
+    Settings keeping(Settings older, java.util.function.Predicate<Setting> keepOlder) {
+        Map<Setting, Value> v = new EnumMap<>(Setting.class);
+        Map<Setting, Value> f = new EnumMap<>(Setting.class);
+        for (Setting s : Setting.values()) {
+            Settings from = keepOlder.test(s) ? older : this;
+            from.get(s).ifPresent(x -> v.put(s, x));
+            from.inFile(s).ifPresent(x -> f.put(s, x));
+        }
+        return new Settings(v, f);
     }
 
     private static Map<Setting, Value> readFile(Path path) throws ConfigException {

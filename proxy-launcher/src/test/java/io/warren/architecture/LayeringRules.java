@@ -169,8 +169,9 @@ public final class LayeringRules {
     /**
      * proxy-core's layers call down only (docs/architecture.md): the entry point ({@code core}, WarrenProxy) over
      * {@code client} (one client connection) over {@code pool} (the pools by key) over {@code upstream} (one broker
-     * connection) over the leaves ({@code wire}, {@code limits}, {@code screen}, the stats and the config). A lower
-     * layer reaches a higher one only through interfaces it defines itself, which the higher one implements.
+     * connection) over the leaves ({@code wire}, {@code limits}, {@code screen}, the stats, the config and the admin
+     * views). A lower layer reaches a higher one only through interfaces it defines itself, which the higher one
+     * implements.
      */
     public static ArchRule engineLayersPointDown(String root) {
         String core = root + ".core";
@@ -182,7 +183,7 @@ public final class LayeringRules {
                 .layer("pool").definedBy(internal + ".pool..")
                 .layer("upstream").definedBy(internal + ".upstream..")
                 .layer("leaves").definedBy(internal + ".wire..", internal + ".limits..", internal + ".screen..",
-                        internal + ".stats..", core + ".config..", core + ".stats..")
+                        internal + ".stats..", core + ".config..", core + ".stats..", core + ".admin..")
                 .whereLayer("entry").mayNotBeAccessedByAnyLayer()
                 .whereLayer("client").mayOnlyBeAccessedByLayers("entry")
                 .whereLayer("pool").mayOnlyBeAccessedByLayers("entry", "client")
