@@ -40,6 +40,8 @@ class AdminOperationsTest {
     static RabbitBroker broker;
     static WarrenHarness warren;
     static String user;
+    /** The pools test's own user, so that no other test's channel (being scrubbed, say) is counted on its pool. */
+    static String poolUser;
 
     @BeforeAll
     static void start() throws Exception {
@@ -47,15 +49,23 @@ class AdminOperationsTest {
         user = "admin-user-" + UUID.randomUUID();
         broker.addUser(user, SECRET);
         broker.setPermissions("/", user);
+        poolUser = "admin-pool-user-" + UUID.randomUUID();
+        broker.addUser(poolUser, SECRET);
+        broker.setPermissions("/", poolUser);
     }
 
     @AfterAll
     static void stop() {
         warren.close();
         broker.deleteUser(user);
+        broker.deleteUser(poolUser);
     }
 
     private static ConnectionFactory named(String name) {
+        return named(name, user);
+    }
+
+    private static ConnectionFactory named(String name, String user) {
         ConnectionFactory f = warren.factory();
         f.setUsername(user);
         f.setPassword(SECRET);
@@ -214,7 +224,8 @@ class AdminOperationsTest {
     @Test
     void upstreamsAndPoolsCountChannelsAndClientsAndNeverShowTheSecret() throws Exception {
         String name = "pools-" + UUID.randomUUID();
-        try (Connection c = named(name).newConnection(); Connection c2 = named(name + "-2").newConnection()) {
+        String user = poolUser;
+        try (Connection c = named(name, user).newConnection(); Connection c2 = named(name + "-2", user).newConnection()) {
             Channel a = c.createChannel();
             c.createChannel();
             List<UpstreamView> ups = warren.proxy.upstreams().get(10, TimeUnit.SECONDS).stream()

@@ -42,7 +42,10 @@ final class Cli {
                         "",
                         "Every option is also an environment variable (--listen: WARREN_LISTEN) and a key of the"
                         + " config file (listen = 127.0.0.1:5673). Precedence: command line > environment > file >"
-                        + " defaults. Durations: 250ms, 30s, 5m, 1h. Sizes: bytes or 512k, 128m, 1g.")
+                        + " defaults. Durations: 250ms, 30s, 5m, 1h. Sizes: bytes or 512k, 128m, 1g.",
+                        "",
+                        "SIGHUP reloads the config file. 'warren ctl COMMAND' asks a running Warren through its"
+                        + " admin API (see warren ctl --help).")
                 .footer("", "Exit codes: 0 stopped normally, 1 could not start, 2 bad command line or"
                         + " configuration.");
         spec.addPositional(PositionalParamSpec.builder().paramLabel("UPSTREAM_URL").arity("0..1").type(String.class)

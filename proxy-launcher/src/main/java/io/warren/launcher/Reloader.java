@@ -3,6 +3,7 @@ package io.warren.launcher;
 import io.warren.api.transport.TlsConfigException;
 import io.warren.core.WarrenProxy;
 import io.warren.core.admin.Reconfiguration;
+import io.warren.core.config.ProxyConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,6 +17,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,6 +120,9 @@ final class Reloader implements AutoCloseable {
             log.error("{} refused, nothing changed: {}", what, Main.oneLine(e.getMessage()));
             return Outcome.failed(Main.oneLine(e.getMessage()));
         }
+        // amqp to amqps (or back) changes the upstream TLS too, which a running engine keeps.
+        boolean schemeChanged = before.upstreamUrls().tls() != next.upstreamUrls().tls();
+        Predicate<Setting> live = s -> s.reloadable() && !(s == Setting.UPSTREAM && schemeChanged);
         List<String> applied = new ArrayList<>();
         List<String> restart = new ArrayList<>();
         List<String> overridden = new ArrayList<>();
@@ -125,7 +130,7 @@ final class Reloader implements AutoCloseable {
             String was = shown(before, s);
             String now = shown(next, s);
             if (!was.equals(now)) {
-                (s.reloadable() ? applied : restart).add(s.key() + ": " + was + " -> " + now);
+                (live.test(s) ? applied : restart).add(s.key() + ": " + was + " -> " + now);
             }
             Optional<Settings.Value> fileBefore = before.settings().inFile(s);
             Optional<Settings.Value> fileNow = next.settings().inFile(s);
@@ -141,7 +146,9 @@ final class Reloader implements AutoCloseable {
         }
         Reconfiguration engine;
         try {
-            engine = proxy.reconfigure(next.proxy()); // first: the TLS files may still fail, and then nothing changed
+            ProxyConfig wanted = live.test(Setting.UPSTREAM) ? next.proxy()
+                    : next.proxy().toBuilder().upstreams(before.proxy().upstreams()).build();
+            engine = proxy.reconfigure(wanted); // first: the TLS files may still fail, and then nothing changed
         } catch (TlsConfigException e) {
             String why = "tls-cert/tls-key: " + e.getMessage();
             log.error("{} refused, nothing changed: {}", what, why);
@@ -155,10 +162,10 @@ final class Reloader implements AutoCloseable {
             a.update(next.adminToken());
         }
         current = new LauncherConfig(proxy.config(), before.transportSettings(),
-                Setting.UPSTREAM.reloadable() ? next.upstreamUrls() : before.upstreamUrls(), before.http(),
+                live.test(Setting.UPSTREAM) ? next.upstreamUrls() : before.upstreamUrls(), before.http(),
                 next.logLevel(), next.logFormat(), before.transport(), before.credentialKeyer(),
                 before.reusePolicy(), next.drainTimeout(), next.adminToken(),
-                next.settings().keeping(before.settings(), s -> !s.reloadable()), next.tlsWarnings());
+                next.settings().keeping(before.settings(), live.negate()), next.tlsWarnings());
 
         if (applied.isEmpty() && restart.isEmpty()) {
             log.info("{}: nothing changed", what);

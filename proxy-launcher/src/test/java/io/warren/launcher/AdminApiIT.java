@@ -70,12 +70,7 @@ class AdminApiIT {
     }
 
     private static ConnectionFactory client(String name) {
-        ConnectionFactory cf = new ConnectionFactory();
-        cf.setHost("127.0.0.1");
-        cf.setPort(amqp);
-        cf.setUsername(user);
-        cf.setPassword(password);
-        cf.setAutomaticRecoveryEnabled(false);
+        ConnectionFactory cf = WarrenProcess.client(amqp, user, password);
         cf.setConnectionTimeout(30_000);
         Map<String, Object> props = new HashMap<>(cf.getClientProperties());
         props.put("connection_name", name);

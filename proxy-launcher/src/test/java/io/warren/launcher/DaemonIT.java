@@ -53,14 +53,7 @@ class DaemonIT {
     }
 
     private static ConnectionFactory client(int port, String user, String password) {
-        ConnectionFactory cf = new ConnectionFactory();
-        cf.setHost("127.0.0.1");
-        cf.setPort(port);
-        cf.setUsername(user);
-        cf.setPassword(password);
-        cf.setAutomaticRecoveryEnabled(false);
-        cf.setConnectionTimeout(10_000);
-        return cf;
+        return WarrenProcess.client(port, user, password);
     }
 
     @Test

@@ -38,14 +38,7 @@ class ReloadIT {
     }
 
     private static ConnectionFactory client(int port) {
-        ConnectionFactory cf = new ConnectionFactory();
-        cf.setHost("127.0.0.1");
-        cf.setPort(port);
-        cf.setUsername("guest");
-        cf.setPassword("guest");
-        cf.setAutomaticRecoveryEnabled(false);
-        cf.setConnectionTimeout(10_000);
-        return cf;
+        return WarrenProcess.client(port, "guest", "guest");
     }
 
     private static void works(Channel ch) throws Exception {
@@ -159,6 +152,17 @@ class ReloadIT {
             WarrenProcess again = WarrenProcess.run(Map.of(), "ctl", "--config", file.toString(), "--json", "reload");
             assertThat(new ObjectMapper().readTree(again.output()).get("applied").get(0).asText())
                     .isEqualTo("idle-connection-timeout: 5m -> 7s");
+
+            // amqp to amqps would change the upstream TLS too: that needs a restart, and the nodes stay.
+            String amqps = "amqps://" + broker.host() + ":" + broker.amqpPort();
+            WarrenProcess.write(file, config(amqp, http, "heartbeat = 10s\nidle-connection-timeout = 7s\n")
+                    .replace("amqp://", "amqps://"));
+            WarrenProcess tls = WarrenProcess.run(Map.of(), "ctl", "--config", file.toString(), "reload");
+            assertThat(tls.output()).contains("needs a restart (left as it was):", "upstream: amqp://"
+                    + broker.host() + ":" + broker.amqpPort() + " -> " + amqps);
+            try (Connection c = client(amqp).newConnection()) {
+                assertThat(c.isOpen()).as("still served by the amqp node").isTrue();
+            }
         }
     }
 }

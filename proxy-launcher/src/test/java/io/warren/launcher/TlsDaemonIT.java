@@ -36,14 +36,7 @@ class TlsDaemonIT {
     }
 
     private static ConnectionFactory client(int port) {
-        ConnectionFactory cf = new ConnectionFactory();
-        cf.setHost("127.0.0.1");
-        cf.setPort(port);
-        cf.setUsername("guest");
-        cf.setPassword("guest");
-        cf.setAutomaticRecoveryEnabled(false);
-        cf.setConnectionTimeout(10_000);
-        return cf;
+        return WarrenProcess.client(port, "guest", "guest");
     }
 
     private static void roundTrip(Connection c) throws Exception {

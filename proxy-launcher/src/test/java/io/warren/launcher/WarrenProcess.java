@@ -1,5 +1,6 @@
 package io.warren.launcher;
 
+import com.rabbitmq.client.ConnectionFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -172,6 +173,18 @@ final class WarrenProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
+    }
+
+    /** amqp-client pointed at a Warren on loopback {@code port}: no automatic recovery (tests observe failures). */
+    static ConnectionFactory client(int port, String user, String password) {
+        ConnectionFactory cf = new ConnectionFactory();
+        cf.setHost("127.0.0.1");
+        cf.setPort(port);
+        cf.setUsername(user);
+        cf.setPassword(password);
+        cf.setAutomaticRecoveryEnabled(false);
+        cf.setConnectionTimeout(10_000);
+        return cf;
     }
 
     /** The value of one sample line of a Prometheus text exposition, e.g. {@code warren_client_connections}. */
