@@ -19,8 +19,8 @@ import java.util.List;
  * block of the family and TLVs. The length is checked before its bytes are awaited: beyond {@value #V2_MAX_LENGTH},
  * or shorter than the family's address block, is refused; TLVs are skipped, but each must end inside the header, so a
  * length that claims more bytes than the sender wrote (and the AMQP bytes that follow read as TLVs) is refused as soon
- * as such a TLV header is seen. LOCAL (a balancer's health check), UNSPEC, UNIX and UNKNOWN carry no client address:
- * the connection keeps the socket's.
+ * as such a TLV header is seen (what follows a LOCAL header's fixed part is ignored whole). LOCAL (a balancer's
+ * health check), UNSPEC, UNIX and UNKNOWN carry no client address: the connection keeps the socket's.
  */
 final class ProxyHeaderParser {
     /** The longest version 1 line, CRLF included (the specification's bound). */
@@ -271,7 +271,7 @@ final class ProxyHeaderParser {
         int block;
         String what;
         if (command == CMD_LOCAL) {
-            block = 0; // the family and its addresses, if any, are to be ignored
+            block = length; // the family, its addresses and any TLVs are to be ignored
             what = "v2 LOCAL";
         } else {
             switch (family) {
