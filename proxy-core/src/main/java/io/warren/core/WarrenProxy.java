@@ -4,6 +4,7 @@ import io.warren.api.ChannelReusePolicy;
 import io.warren.api.CredentialKeyer;
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.NetworkRuntime;
+import io.warren.api.transport.ProxyProtocol;
 import io.warren.api.transport.TlsConfigException;
 import io.warren.api.transport.TlsStats;
 import io.warren.api.transport.Transport;
@@ -35,6 +36,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -95,11 +97,13 @@ public final class WarrenProxy implements AutoCloseable {
                     stats::upstreamConnections);
             Clients clients = new Clients(config, stats, keyer, policy, cluster, pools, logins, admission);
             NetworkRuntime.HandlerFactory sessions = clients::accept;
-            Listener listener = config.plainListener() ? runtime.listen(config.listen(), sessions) : null;
+            Listener listener = config.plainListener()
+                    ? runtime.listen(config.listen(), sessions, config.proxyProtocol()) : null;
             Listener tlsListener = null;
             if (config.tlsListen().isPresent()) {
                 try {
-                    tlsListener = runtime.listen(config.tlsListen().get(), sessions, config.tlsListenSettings().get());
+                    tlsListener = runtime.listen(config.tlsListen().get(), sessions, config.tlsListenSettings().get(),
+                            config.tlsProxyProtocol());
                 } catch (IOException | RuntimeException e) {
                     if (listener != null) {
                         listener.close();
@@ -109,12 +113,12 @@ public final class WarrenProxy implements AutoCloseable {
             }
             List<String> where = new ArrayList<>();
             if (listener != null) {
-                where.add(hostPort(listener.address()) + " (amqp)");
+                where.add(hostPort(listener.address()) + " (amqp" + proxyNote(config.proxyProtocol()) + ")");
             }
             if (tlsListener != null) {
                 where.add(hostPort(tlsListener.address()) + " (amqps"
                         + (config.tlsListenSettings().get().clientCertificateRequired()
-                                ? ", client certificates required" : "") + ")");
+                                ? ", client certificates required" : "") + proxyNote(config.tlsProxyProtocol()) + ")");
             }
             log.info("Warren {} listening on {} for upstream {} {} {} (transport {}, keyer {}, reuse policy {})",
                     PeerProperties.VERSION, String.join(" and ", where),
@@ -142,6 +146,10 @@ public final class WarrenProxy implements AutoCloseable {
             runtime.close();
             throw e;
         }
+    }
+
+    private static String proxyNote(ProxyProtocol mode) {
+        return mode == ProxyProtocol.OFF ? "" : ", PROXY protocol " + mode.name().toLowerCase(Locale.ROOT);
     }
 
     private static String hostPort(InetSocketAddress a) {

@@ -1,6 +1,7 @@
 package io.warren.launcher;
 
 import io.warren.tls.PemTls;
+import io.warren.api.transport.ProxyProtocol;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsConfigException;
 import io.warren.api.transport.TlsServerSettings;
@@ -61,6 +62,15 @@ record LauncherConfig(
         if (noPlain && tlsListen.isEmpty()) {
             throw bad(s, Setting.NO_PLAIN_LISTENER, "turns off the only listener; also give --tls-listen");
         }
+        ProxyProtocol proxyProtocol = parse(s, Setting.PROXY_PROTOCOL, Values::parseProxyProtocol);
+        ProxyProtocol tlsProxyProtocol = parse(s, Setting.TLS_PROXY_PROTOCOL, Values::parseProxyProtocol);
+        if (noPlain && proxyProtocol != ProxyProtocol.OFF) {
+            throw bad(s, Setting.PROXY_PROTOCOL, "applies to the plain listener, which --no-plain-listener turns off;"
+                    + " use --tls-proxy-protocol for the TLS listener");
+        }
+        if (tlsListen.isEmpty() && tlsProxyProtocol != ProxyProtocol.OFF) {
+            throw bad(s, Setting.TLS_PROXY_PROTOCOL, "only applies to a TLS listener; also give --tls-listen");
+        }
 
         ProxyConfig.Builder b = ProxyConfig.builder(upstreams)
                 .upstreamHold(parse(s, Setting.UPSTREAM_HOLD, Values::parseDuration))
@@ -88,6 +98,8 @@ record LauncherConfig(
                 .slowClientBufferTotal(parse(s, Setting.SLOW_CLIENT_BUFFER_TOTAL, Values::parseSizeOrAuto))
                 .upstreamTls(upstreamTls)
                 .plainListener(!noPlain)
+                .proxyProtocol(proxyProtocol)
+                .tlsProxyProtocol(tlsProxyProtocol)
                 .tlsListen(tlsListen.orElse(null), listenerTls);
         ProxyConfig proxy;
         try {

@@ -44,6 +44,13 @@ enum Setting {
             null),
     TLS_CLIENT_CA("tls-client-ca", "FILE", "TLS listener: require client certificates signed by a CA of this PEM"
             + " bundle.", null, null),
+    PROXY_PROTOCOL("proxy-protocol", "MODE", "Plain listener behind a TCP load balancer: off, optional or required"
+            + " PROXY protocol header (v1 or v2, as HAProxy's send-proxy sends) before the AMQP bytes. Its address is"
+            + " the client's in logs, the admin API and the keyer; required closes a connection without a valid one"
+            + " (one log line, no byte sent).", "proxyProtocol", c -> Values.formatProxyProtocol(c.proxyProtocol())),
+    TLS_PROXY_PROTOCOL("tls-proxy-protocol", "MODE", "The same for the TLS listener: off, optional or required"
+            + " PROXY protocol header, in clear before the TLS handshake.", "tlsProxyProtocol",
+            c -> Values.formatProxyProtocol(c.tlsProxyProtocol())),
     HTTP("http", "HOST:PORT", "Address of the HTTP endpoints /healthz, /readyz and /metrics, or 'off'.", null,
             c -> "127.0.0.1:15673"),
     ADMIN_TOKEN_FILE("admin-token-file", "FILE", "File whose first line is the bearer token the admin API"

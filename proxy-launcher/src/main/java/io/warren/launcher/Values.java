@@ -2,6 +2,7 @@ package io.warren.launcher;
 
 import com.google.common.net.HostAndPort;
 import com.google.common.net.InetAddresses;
+import io.warren.api.transport.ProxyProtocol;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
@@ -143,6 +144,21 @@ final class Values {
     }
 
     /** {@code true} or {@code false} (also yes/no, on/off, 1/0), for flags given in the environment or the file. */
+    /** off, optional or required (any case). */
+    static ProxyProtocol parseProxyProtocol(String text) {
+        return switch (text.trim().toLowerCase(Locale.ROOT)) {
+            case "off" -> ProxyProtocol.OFF;
+            case "optional" -> ProxyProtocol.OPTIONAL;
+            case "required" -> ProxyProtocol.REQUIRED;
+            default -> throw new IllegalArgumentException("'" + text.strip() + "' is not one of off, optional,"
+                    + " required");
+        };
+    }
+
+    static String formatProxyProtocol(ProxyProtocol mode) {
+        return mode.name().toLowerCase(Locale.ROOT);
+    }
+
     static boolean parseBoolean(String text) {
         return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
             case "true", "yes", "on", "1" -> true;

@@ -2,6 +2,7 @@ package io.warren.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warren.testsupport.TlsTestCerts;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -134,6 +135,27 @@ class CommandLineIT {
                 "upstream", "entry amqp://warren-no-such.invalid:5672: host 'warren-no-such.invalid' does not resolve");
         assertOneLineError(WarrenProcess.run(Map.of("WARREN_UPSTREAM_HOLD", "soon"), "--check-config",
                 "amqp://127.0.0.1"), "upstream-hold", "WARREN_UPSTREAM_HOLD");
+    }
+
+    @Test
+    void proxyProtocolModesAreShownAndABadOneNamesTheKeyAndTheSource() {
+        TlsTestCerts.ensure();
+        WarrenProcess p = WarrenProcess.run(Map.of("WARREN_TLS_PROXY_PROTOCOL", "Optional"), "--check-config",
+                "--proxy-protocol", "required", "--tls-listen", "127.0.0.1:0", "--tls-cert",
+                TlsTestCerts.SERVER_CERT, "--tls-key", TlsTestCerts.SERVER_KEY,
+                "amqp://127.0.0.1:5672");
+        assertThat(p.exitCode()).as(p.output()).isZero();
+        assertThat(line(p.output(), "proxy-protocol")).contains("required").contains("# --proxy-protocol");
+        assertThat(line(p.output(), "tls-proxy-protocol")).contains("Optional").contains("# WARREN_TLS_PROXY_PROTOCOL");
+        WarrenProcess defaults = WarrenProcess.run(Map.of(), "--check-config", "amqp://127.0.0.1:5672");
+        assertThat(line(defaults.output(), "proxy-protocol")).contains("off").contains("# default");
+
+        assertOneLineError(WarrenProcess.run(Map.of(), "--proxy-protocol", "v2", "amqp://127.0.0.1:5672"),
+                "proxy-protocol (--proxy-protocol)", "'v2' is not one of off, optional, required");
+        assertOneLineError(WarrenProcess.run(Map.of("WARREN_PROXY_PROTOCOL", "yes"), "amqp://127.0.0.1:5672"),
+                "proxy-protocol (WARREN_PROXY_PROTOCOL)", "'yes' is not one of off, optional, required");
+        assertOneLineError(WarrenProcess.run(Map.of(), "--tls-proxy-protocol", "required", "amqp://127.0.0.1:5672"),
+                "tls-proxy-protocol (--tls-proxy-protocol)", "only applies to a TLS listener");
     }
 
     @Test

@@ -40,7 +40,8 @@ class SettingReloadTest {
         assertThat(restart).contains(Setting.LISTEN, Setting.TLS_LISTEN, Setting.NO_PLAIN_LISTENER, Setting.HTTP,
                 Setting.TRANSPORT, Setting.CREDENTIAL_KEYER, Setting.REUSE_POLICY, Setting.EVENT_LOOPS,
                 Setting.ACCEPT_BACKLOG, Setting.FRAME_MAX, Setting.UPSTREAM_CA, Setting.UPSTREAM_CERT,
-                Setting.UPSTREAM_KEY, Setting.UPSTREAM_INSECURE_SKIP_VERIFY, Setting.UPSTREAM_CONNECT_TIMEOUT);
+                Setting.UPSTREAM_KEY, Setting.UPSTREAM_INSECURE_SKIP_VERIFY, Setting.UPSTREAM_CONNECT_TIMEOUT,
+                Setting.PROXY_PROTOCOL, Setting.TLS_PROXY_PROTOCOL);
         assertThat(Setting.LOG_LEVEL.reloadable()).isTrue();
         assertThat(Setting.MAX_CONNECTIONS.reloadable()).isTrue();
         assertThat(Setting.TLS_CERT.reloadable()).isTrue();

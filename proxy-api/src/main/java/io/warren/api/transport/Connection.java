@@ -14,7 +14,20 @@ public interface Connection {
     /** Process-unique id for logs. */
     long id();
 
+    /**
+     * The client's address: the socket's peer, or, on a listener that reads PROXY protocol headers, the address the
+     * header named (the balancer's own is then {@link #proxiedBy()}).
+     */
     InetSocketAddress remoteAddress();
+
+    /**
+     * The socket's peer when it is not {@link #remoteAddress()}: the load balancer whose PROXY protocol header named
+     * the client. Empty for a connection without such a header (and for one whose header said LOCAL or UNKNOWN, whose
+     * remote address is the socket's peer).
+     */
+    default Optional<InetSocketAddress> proxiedBy() {
+        return Optional.empty();
+    }
 
     InetSocketAddress localAddress();
 

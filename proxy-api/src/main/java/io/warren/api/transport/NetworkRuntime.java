@@ -17,6 +17,21 @@ public interface NetworkRuntime extends AutoCloseable {
     Listener listen(InetSocketAddress address, HandlerFactory handlers) throws IOException;
 
     /**
+     * Like {@link #listen(InetSocketAddress, HandlerFactory)}, reading a PROXY protocol header first as
+     * {@code proxyProtocol} says; handlers are created only once the header is read, and see the address it names as
+     * {@link Connection#remoteAddress()}.
+     *
+     * @throws UnsupportedOperationException when this transport cannot read PROXY headers (and the mode is not off)
+     */
+    default Listener listen(InetSocketAddress address, HandlerFactory handlers, ProxyProtocol proxyProtocol)
+            throws IOException {
+        if (proxyProtocol == ProxyProtocol.OFF) {
+            return listen(address, handlers);
+        }
+        throw new UnsupportedOperationException(getClass().getName() + " does not read PROXY protocol headers");
+    }
+
+    /**
      * Dials {@code address} without blocking, on {@code loop}. On success {@link ConnectionHandler#onOpen} is called
      * on that loop; on failure or timeout {@link ConnectionHandler#onClose} is called with the cause.
      */
@@ -35,6 +50,21 @@ public interface NetworkRuntime extends AutoCloseable {
     default Listener listen(InetSocketAddress address, HandlerFactory handlers, TlsServerSettings tls)
             throws IOException {
         throw new UnsupportedOperationException(getClass().getName() + " does not support TLS listeners");
+    }
+
+    /**
+     * Like {@link #listen(InetSocketAddress, HandlerFactory, TlsServerSettings)}, reading a PROXY protocol header as
+     * {@code proxyProtocol} says before the TLS handshake (a load balancer sends it in clear on the TCP stream); the
+     * connect timeout covers header and handshake together.
+     *
+     * @throws UnsupportedOperationException when this transport cannot read PROXY headers (and the mode is not off)
+     */
+    default Listener listen(InetSocketAddress address, HandlerFactory handlers, TlsServerSettings tls,
+            ProxyProtocol proxyProtocol) throws IOException {
+        if (proxyProtocol == ProxyProtocol.OFF) {
+            return listen(address, handlers, tls);
+        }
+        throw new UnsupportedOperationException(getClass().getName() + " does not read PROXY protocol headers");
     }
 
     /**

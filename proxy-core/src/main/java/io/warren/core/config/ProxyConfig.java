@@ -1,5 +1,6 @@
 package io.warren.core.config;
 
+import io.warren.api.transport.ProxyProtocol;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsServerSettings;
 import java.lang.reflect.RecordComponent;
@@ -65,6 +66,10 @@ import java.util.Set;
  * @param upstreamHold how long a client in the handshake waits for an upstream node to come back when none is up,
  *     before it is answered 320 CONNECTION_FORCED (zero: not at all)
  * @param maxHeldClients most clients waiting for an upstream node at once; beyond it, clients get the 320 at once
+ * @param proxyProtocol whether the plain listener reads a PROXY protocol header (v1 or v2) before the AMQP bytes: off,
+ *     optional (when one is sent) or required; the address it names is the client's in logs, the admin view and the
+ *     keyer's input
+ * @param tlsProxyProtocol the same for the TLS listener (the header comes before the TLS handshake)
  */
 public record ProxyConfig(
         InetSocketAddress listen,
@@ -94,7 +99,9 @@ public record ProxyConfig(
         long slowClientBufferTotal,
         long messageBuffer,
         Duration upstreamHold,
-        int maxHeldClients) {
+        int maxHeldClients,
+        ProxyProtocol proxyProtocol,
+        ProxyProtocol tlsProxyProtocol) {
 
     public static final int DEFAULT_PORT = 5673;
     /** The conventional amqps port, Warren's TLS listener's default. */
@@ -164,6 +171,8 @@ public record ProxyConfig(
         if (clientHeartbeat.toSeconds() > 65535 || upstreamHeartbeat.toSeconds() > 65535) {
             throw new IllegalArgumentException("heartbeats must be at most 65535 s");
         }
+        Objects.requireNonNull(proxyProtocol, "proxyProtocol");
+        Objects.requireNonNull(tlsProxyProtocol, "tlsProxyProtocol");
         Objects.requireNonNull(upstreamTls, "upstreamTls");
         Objects.requireNonNull(tlsListen, "tlsListen");
         Objects.requireNonNull(tlsListenSettings, "tlsListenSettings");
@@ -250,13 +259,15 @@ public record ProxyConfig(
         b.messageBuffer = messageBuffer;
         b.upstreamHold = upstreamHold;
         b.maxHeldClients = maxHeldClients;
+        b.proxyProtocol = proxyProtocol;
+        b.tlsProxyProtocol = tlsProxyProtocol;
         return b;
     }
 
     /**
      * The components a running engine applies when a reload changes them ({@link #reloadedWith}): limits, timeouts,
      * heartbeats for new connections, the upstream nodes, the TLS listener's certificate, key and client CA. The
-     * others need a new process: where it listens, the TLS towards the broker, {@code frameMax} (agreed with every
+     * others need a new process: where it listens and whether it reads PROXY headers there, the TLS towards the broker, {@code frameMax} (agreed with every
      * connection at its start) and {@code upstreamConnectTimeout} (which the transport holds too).
      */
     public static final Set<String> RELOADABLE = Set.of("upstreams", "handshakeTimeout", "clientHeartbeat",
@@ -274,6 +285,8 @@ public record ProxyConfig(
         b.upstreamTls = upstreamTls;
         b.plainListener = plainListener;
         b.tlsListen = tlsListen;
+        b.proxyProtocol = proxyProtocol;
+        b.tlsProxyProtocol = tlsProxyProtocol;
         // The listener's files change live only where it already listens.
         b.tlsListenSettings = tlsListen.equals(next.tlsListen) ? next.tlsListenSettings : tlsListenSettings;
         return b.build();
@@ -348,6 +361,8 @@ public record ProxyConfig(
         // a held client still gets Warren's 320 rather than its own timeout: docs/architecture.md lists them.
         private Duration upstreamHold = Duration.ofSeconds(2);
         private int maxHeldClients = 1000;
+        private ProxyProtocol proxyProtocol = ProxyProtocol.OFF;
+        private ProxyProtocol tlsProxyProtocol = ProxyProtocol.OFF;
 
         private Builder(List<UpstreamNode> upstreams) {
             this.upstreams = upstreams;
@@ -477,6 +492,18 @@ public record ProxyConfig(
             return this;
         }
 
+        /** Whether the plain listener reads PROXY protocol headers (default {@link ProxyProtocol#OFF}). */
+        public Builder proxyProtocol(ProxyProtocol v) {
+            proxyProtocol = v;
+            return this;
+        }
+
+        /** Whether the TLS listener reads PROXY protocol headers, before the handshake (default off). */
+        public Builder tlsProxyProtocol(ProxyProtocol v) {
+            tlsProxyProtocol = v;
+            return this;
+        }
+
         /** Most clients connected at once; 0 (the default): no limit but the file-descriptor limit. */
         public Builder maxConnections(int v) {
             maxConnections = v;
@@ -510,7 +537,7 @@ public record ProxyConfig(
                     tlsListenSettings, maxConnections,
                     slowClientBufferTotal == AUTO_SIZE ? quarterOfHeap() : slowClientBufferTotal,
                     messageBuffer == AUTO_SIZE ? defaultMessageBuffer() : messageBuffer, upstreamHold,
-                    maxHeldClients);
+                    maxHeldClients, proxyProtocol, tlsProxyProtocol);
         }
     }
 

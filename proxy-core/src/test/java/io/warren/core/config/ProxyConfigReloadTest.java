@@ -55,7 +55,7 @@ class ProxyConfigReloadTest {
         for (String n : names) {
             if (!ProxyConfig.RELOADABLE.contains(n)) {
                 assertThat(List.of("listen", "frameMax", "upstreamConnectTimeout", "plainListener", "upstreamTls",
-                        "tlsListen")).as(n + " is neither reloadable nor known to need a restart").contains(n);
+                        "tlsListen", "proxyProtocol", "tlsProxyProtocol")).as(n + " is neither reloadable nor known to need a restart").contains(n);
             }
         }
         assertThat(kept).containsExactly("listen", "frameMax", "upstreamConnectTimeout");

@@ -4,6 +4,7 @@ import io.warren.api.transport.Connection;
 import io.warren.api.transport.ConnectionHandler;
 import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.NetworkRuntime.HandlerFactory;
+import io.warren.api.transport.ProxyProtocol;
 import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsHandshakeOutcome;
 import io.warren.api.transport.TlsSide;
@@ -39,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * the public {@link Connection} methods may be called from any thread and hop to the loop when needed.
  *
  * <p>States (changed on the loop only): {@code CONNECTING} (outgoing, not yet connected; or accepted, not yet
- * registered) -> {@code HANDSHAKING} (TLS only: the handshake runs; bounded by the connect timeout, which for an
+ * registered) -> {@code PROXY_HEADER} (accepted on a listener that reads PROXY protocol headers: the header is read
+ * from the socket, before any TLS or AMQP byte, bounded by the connect timeout, which also covers the TLS handshake
+ * after it) -> {@code HANDSHAKING} (TLS only: the handshake runs; bounded by the connect timeout, which for an
  * outgoing connection covers connect and handshake together) -> {@code OPEN} -> {@code CLOSING} (close() asked: flushing what is queued, reads stopped, bounded by
  * {@link LoopConfig#closeFlushTimeout()}) -> {@code CLOSED}. Any state may go straight to {@code CLOSED} (abort, I/O
  * error, handler failure, peer closed, shutdown). {@link ConnectionHandler#onClose} is called once, on the move to
@@ -62,11 +65,13 @@ final class NioConnection implements Connection, Selectable {
     private static final Logger log = LoggerFactory.getLogger(NioConnection.class);
     private static final AtomicLong IDS = new AtomicLong();
 
-    private enum State { CONNECTING, HANDSHAKING, OPEN, CLOSING, CLOSED }
+    private enum State { CONNECTING, PROXY_HEADER, HANDSHAKING, OPEN, CLOSING, CLOSED }
 
     private final long id = IDS.incrementAndGet();
     private final NioEventLoop loop;
-    private final InetSocketAddress remote;
+    /** The client's: the socket's peer, or the address a PROXY header named (set before the handler exists). */
+    private volatile InetSocketAddress remote;
+    private volatile InetSocketAddress proxiedBy; // the socket's peer, when a PROXY header named another address
     private final WriteQueue writes;
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
     private final Runnable flushTask = this::flushFromTask;
@@ -88,9 +93,15 @@ final class NioConnection implements Connection, Selectable {
     private boolean closeNotified; // loop only
     private HandlerFactory pendingFactory; // loop only: an accepted TLS connection's, until the handshake is done
     private boolean handshakeCounted; // loop only
+    private final ProxyProtocol proxyProtocol; // OFF for outgoing connections
+    private final InetSocketAddress listenerAddress; // null for outgoing connections; for log lines
+    private ByteBuffer headerBytes; // loop only: what was read while in PROXY_HEADER (write mode)
 
     private NioConnection(NioEventLoop loop, InetSocketAddress remote, int highWaterMark, int lowWaterMark,
-            TlsEndpoint tls, NioTlsStats tlsStats, Duration handshakeTimeout) {
+            TlsEndpoint tls, NioTlsStats tlsStats, Duration handshakeTimeout, ProxyProtocol proxyProtocol,
+            InetSocketAddress listenerAddress) {
+        this.proxyProtocol = proxyProtocol;
+        this.listenerAddress = listenerAddress;
         this.loop = loop;
         this.remote = remote;
         this.writes = new WriteQueue(highWaterMark, lowWaterMark);
@@ -110,8 +121,19 @@ final class NioConnection implements Connection, Selectable {
      */
     static NioConnection accepted(NioEventLoop loop, SocketChannel channel, int high, int low, TlsEndpoint tls,
             NioTlsStats stats, Duration handshakeTimeout) throws IOException {
+        return accepted(loop, channel, high, low, tls, stats, handshakeTimeout, ProxyProtocol.OFF, null);
+    }
+
+    /**
+     * An accepted socket as above, on a listener at {@code listenerAddress} that reads PROXY protocol headers as
+     * {@code proxyProtocol} says: the header (and then the TLS handshake) must be complete within
+     * {@code handshakeTimeout}.
+     */
+    static NioConnection accepted(NioEventLoop loop, SocketChannel channel, int high, int low, TlsEndpoint tls,
+            NioTlsStats stats, Duration handshakeTimeout, ProxyProtocol proxyProtocol,
+            InetSocketAddress listenerAddress) throws IOException {
         NioConnection c = new NioConnection(loop, (InetSocketAddress) channel.getRemoteAddress(), high, low, tls,
-                stats, handshakeTimeout);
+                stats, handshakeTimeout, Objects.requireNonNull(proxyProtocol, "proxyProtocol"), listenerAddress);
         c.layer = c.newLayer(channel);
         c.local = (InetSocketAddress) channel.getLocalAddress();
         return c;
@@ -126,7 +148,7 @@ final class NioConnection implements Connection, Selectable {
     /** An outgoing connection, TLS when {@code tls} (client side) is given, that {@link #startConnect} will dial. */
     static NioConnection outgoing(NioEventLoop loop, InetSocketAddress remote, ConnectionHandler handler,
             int high, int low, TlsEndpoint tls, NioTlsStats stats) {
-        NioConnection c = new NioConnection(loop, remote, high, low, tls, stats, null);
+        NioConnection c = new NioConnection(loop, remote, high, low, tls, stats, null, ProxyProtocol.OFF, null);
         c.handler = handler;
         return c;
     }
@@ -154,6 +176,11 @@ final class NioConnection implements Connection, Selectable {
     @Override
     public InetSocketAddress remoteAddress() {
         return remote;
+    }
+
+    @Override
+    public Optional<InetSocketAddress> proxiedBy() {
+        return Optional.ofNullable(proxiedBy);
     }
 
     @Override
@@ -254,7 +281,8 @@ final class NioConnection implements Connection, Selectable {
 
     @Override
     public String toString() {
-        return "conn#" + id + " " + Addresses.format(remote);
+        InetSocketAddress via = proxiedBy;
+        return "conn#" + id + " " + Addresses.format(remote) + (via == null ? "" : " via " + Addresses.format(via));
     }
 
     // ---- life cycle (loop only) ----------------------------------------------------------------------------------
@@ -272,6 +300,11 @@ final class NioConnection implements Connection, Selectable {
         }
         try {
             key = layer.channel().register(loop.selector(), 0, this);
+            if (proxyProtocol != ProxyProtocol.OFF) {
+                pendingFactory = factory;
+                startProxyHeader();
+                return;
+            }
             if (!layer.ready()) {
                 pendingFactory = factory;
                 startHandshake();
@@ -336,6 +369,12 @@ final class NioConnection implements Connection, Selectable {
             timer = null;
             closeNow(new SocketTimeoutException(
                     "connect to " + Addresses.format(remote) + " timed out after " + millis + " ms"), true);
+        } else if (state == State.PROXY_HEADER) {
+            timer = null;
+            refuse("no complete PROXY protocol header within " + millis + " ms" + (headerBytes == null
+                    || headerBytes.position() == 0 ? " (nothing received)" : " (received "
+                    + headerBytes.position() + " bytes: \"" + ProxyHeaderParser.preview(headerBytes.duplicate().flip(),
+                    32) + "\")"));
         } else if (state == State.HANDSHAKING) {
             timer = null;
             countHandshake(TlsHandshakeOutcome.TIMEOUT);
@@ -344,6 +383,104 @@ final class NioConnection implements Connection, Selectable {
             log.debug("{}: {}", this, cause.getMessage());
             closeNow(cause, true);
         }
+    }
+
+    // ---- PROXY protocol header (loop only) ---------------------------------------------------------------------
+
+    private void startProxyHeader() {
+        state = State.PROXY_HEADER;
+        long millis = handshakeTimeout.toMillis();
+        timer = loop.schedule(() -> connectTimedOut(millis), millis, TimeUnit.MILLISECONDS);
+        setInterestOps(SelectionKey.OP_READ);
+        readProxyHeader(); // the balancer often sends the header with the connection's first segment
+    }
+
+    /**
+     * Reads what the socket has (never more than a header can take, and at most the read size cap per read) and
+     * parses it; once the header is complete, what followed it goes back to the layer and the connection goes on as
+     * one without a header would: TLS handshake, or handler and open.
+     */
+    private void readProxyHeader() {
+        if (headerBytes == null) {
+            headerBytes = ByteBuffer.allocate(ProxyHeaderParser.MAX_HEADER_LENGTH);
+        }
+        ProxyHeaderParser.Result result;
+        while (true) {
+            int n;
+            try {
+                int limit = headerBytes.limit();
+                headerBytes.limit(Math.min(limit, headerBytes.position() + loop.config().readSizeCap()));
+                try {
+                    n = layer.channel().read(headerBytes);
+                } finally {
+                    headerBytes.limit(limit);
+                }
+            } catch (IOException e) {
+                log.debug("{}: I/O error before the PROXY protocol header: {}", this, e.toString());
+                closeNow(e, true);
+                return;
+            }
+            if (n < 0) {
+                // A balancer's TCP health check connects and closes without a byte: not worth a line at info.
+                log.debug("{}: closed by the peer before a PROXY protocol header ({} bytes received)", this,
+                        headerBytes.position());
+                closeNow(null, false);
+                return;
+            }
+            result = ProxyHeaderParser.parse(headerBytes.duplicate().flip());
+            if (!(result instanceof ProxyHeaderParser.NeedMore) || n == 0 || !headerBytes.hasRemaining()) {
+                break;
+            }
+        }
+        ByteBuffer received = headerBytes.flip();
+        if (result instanceof ProxyHeaderParser.NeedMore) {
+            headerBytes.compact(); // back to write mode; the timer bounds the wait
+            return;
+        }
+        if (result instanceof ProxyHeaderParser.Invalid invalid) {
+            refuse(invalid.reason());
+            return;
+        }
+        if (result instanceof ProxyHeaderParser.Header header) {
+            if (header.source() != null) {
+                proxiedBy = remote;
+                remote = header.source();
+            }
+            log.debug("{}: PROXY protocol header {} ({} bytes)", this, header.description(), header.length());
+            received.position(header.length());
+        } else if (proxyProtocol == ProxyProtocol.REQUIRED) { // Absent
+            refuse("no PROXY protocol header (the connection starts with \"" + ProxyHeaderParser.preview(received, 16)
+                    + "\")");
+            return;
+        } else {
+            log.debug("{}: no PROXY protocol header, reading the connection as is", this);
+        }
+        headerBytes = null;
+        layer.unread(received.slice());
+        HandlerFactory factory = pendingFactory;
+        if (!layer.ready()) {
+            startHandshake(); // the timer keeps running: it bounds header and handshake together
+            return;
+        }
+        cancelTimer();
+        pendingFactory = null;
+        try {
+            handler = Objects.requireNonNull(factory.create(this), "HandlerFactory returned null");
+        } catch (Throwable t) {
+            log.warn("{}: cannot set up the accepted connection, closing it", this, t);
+            closeNow(null, true);
+            return;
+        }
+        established();
+    }
+
+    /** Closes a connection whose PROXY header is missing or bad: one line, no byte sent, no handler created. */
+    private void refuse(String reason) {
+        log.warn("listener {}: closing the connection from {} ({}): {}", Addresses.format(listenerAddress),
+                Addresses.format(remote), proxyProtocol == ProxyProtocol.REQUIRED ? "proxy-protocol required"
+                        : "proxy-protocol optional", reason);
+        headerBytes = null;
+        closeNow(null, false);
     }
 
     // ---- TLS handshake (loop only) -------------------------------------------------------------------------------
@@ -449,7 +586,7 @@ final class NioConnection implements Connection, Selectable {
     /** close(): flush, then close; bounded by the close flush timeout. */
     private void beginClose() {
         switch (state) {
-            case CONNECTING, HANDSHAKING -> closeNow(null, false);
+            case CONNECTING, PROXY_HEADER, HANDSHAKING -> closeNow(null, false);
             case OPEN -> {
                 state = State.CLOSING;
                 writes.drainIncoming();
@@ -528,6 +665,10 @@ final class NioConnection implements Connection, Selectable {
             if ((readyOps & SelectionKey.OP_CONNECT) != 0) {
                 finishConnect();
             }
+            return;
+        }
+        if (state == State.PROXY_HEADER) {
+            readProxyHeader();
             return;
         }
         if (state == State.HANDSHAKING) {

@@ -2,6 +2,7 @@ package io.warren.transport.nio;
 
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.NetworkRuntime.HandlerFactory;
+import io.warren.api.transport.ProxyProtocol;
 import io.warren.api.transport.TlsConfigException;
 import io.warren.api.transport.TlsServerSettings;
 import io.warren.tls.PemTls;
@@ -13,6 +14,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +37,7 @@ final class NioListener implements Listener, Selectable {
     private final ServerSocketChannel server;
     private final InetSocketAddress address;
     private final HandlerFactory handlers;
+    private final ProxyProtocol proxyProtocol;
     /** Null for a plain listener; replaced whole by {@link #reloadTls}, read at each accept. */
     private volatile TlsEndpoint tls;
     private volatile Instant certificateNotAfter; // null: plain
@@ -46,7 +49,9 @@ final class NioListener implements Listener, Selectable {
     private boolean acceptFailureReported;
 
     private NioListener(NioRuntime runtime, NioEventLoop acceptLoop, ServerSocketChannel server,
-            InetSocketAddress address, HandlerFactory handlers, TlsEndpoint tls, Instant certificateNotAfter) {
+            InetSocketAddress address, HandlerFactory handlers, TlsEndpoint tls, Instant certificateNotAfter,
+            ProxyProtocol proxyProtocol) {
+        this.proxyProtocol = proxyProtocol;
         this.tls = tls;
         this.certificateNotAfter = certificateNotAfter;
         this.runtime = runtime;
@@ -58,7 +63,8 @@ final class NioListener implements Listener, Selectable {
 
     /** Binds now (so that the caller gets the error) and starts accepting on {@code acceptLoop}. */
     static NioListener open(NioRuntime runtime, NioEventLoop acceptLoop, InetSocketAddress address, int backlog,
-            HandlerFactory handlers, TlsEndpoint tls, Instant certificateNotAfter) throws IOException {
+            HandlerFactory handlers, TlsEndpoint tls, Instant certificateNotAfter, ProxyProtocol proxyProtocol)
+            throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
             server.configureBlocking(false);
@@ -72,14 +78,16 @@ final class NioListener implements Listener, Selectable {
             throw wrapped;
         }
         NioListener listener = new NioListener(runtime, acceptLoop, server,
-                (InetSocketAddress) server.getLocalAddress(), handlers, tls, certificateNotAfter);
+                (InetSocketAddress) server.getLocalAddress(), handlers, tls, certificateNotAfter, proxyProtocol);
         try {
             acceptLoop.execute(listener::register);
         } catch (RejectedExecutionException e) {
             server.close();
             throw new IOException("cannot listen on " + Addresses.format(address) + ": transport shut down", e);
         }
-        log.info("listening on {}{}", Addresses.format(listener.address), tls == null ? "" : " (TLS)");
+        log.info("listening on {}{}{}", Addresses.format(listener.address), tls == null ? "" : " (TLS)",
+                proxyProtocol == ProxyProtocol.OFF ? "" : " (PROXY protocol " + proxyProtocol.name().toLowerCase(
+                        Locale.ROOT) + ")");
         return listener;
     }
 
@@ -160,7 +168,7 @@ final class NioListener implements Listener, Selectable {
             if (channel == null) {
                 return;
             }
-            runtime.dispatchAccepted(channel, handlers, tls);
+            runtime.dispatchAccepted(channel, handlers, tls, proxyProtocol, address);
         }
     }
 

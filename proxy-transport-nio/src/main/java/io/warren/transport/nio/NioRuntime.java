@@ -4,6 +4,7 @@ import io.warren.api.transport.ConnectionHandler;
 import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.NetworkRuntime;
+import io.warren.api.transport.ProxyProtocol;
 import io.warren.tls.PemTls;
 import io.warren.api.transport.TlsClientSettings;
 import io.warren.api.transport.TlsConfigException;
@@ -108,10 +109,18 @@ final class NioRuntime implements NetworkRuntime {
 
     @Override
     public Listener listen(InetSocketAddress address, HandlerFactory handlers) throws IOException {
+        return listen(address, handlers, ProxyProtocol.OFF);
+    }
+
+    @Override
+    public Listener listen(InetSocketAddress address, HandlerFactory handlers, ProxyProtocol proxyProtocol)
+            throws IOException {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(handlers, "handlers");
+        Objects.requireNonNull(proxyProtocol, "proxyProtocol");
         checkOpen();
-        return register(NioListener.open(this, loops.get(0), address, settings.acceptBacklog(), handlers, null, null));
+        return register(NioListener.open(this, loops.get(0), address, settings.acceptBacklog(), handlers, null, null,
+                proxyProtocol));
     }
 
     /**
@@ -122,6 +131,18 @@ final class NioRuntime implements NetworkRuntime {
     @Override
     public Listener listen(InetSocketAddress address, HandlerFactory handlers, TlsServerSettings tls)
             throws IOException {
+        return listen(address, handlers, tls, ProxyProtocol.OFF);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The certificate, key and client CA files are read now, on the calling thread.
+     */
+    @Override
+    public Listener listen(InetSocketAddress address, HandlerFactory handlers, TlsServerSettings tls,
+            ProxyProtocol proxyProtocol) throws IOException {
+        Objects.requireNonNull(proxyProtocol, "proxyProtocol");
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(handlers, "handlers");
         Objects.requireNonNull(tls, "tls");
@@ -129,7 +150,7 @@ final class NioRuntime implements NetworkRuntime {
         SSLContext context = PemTls.serverContext(tls);
         TlsEndpoint endpoint = TlsEndpoint.server(context, tls);
         return register(NioListener.open(this, loops.get(0), address, settings.acceptBacklog(), handlers, endpoint,
-                PemTls.certificateNotAfter(tls)));
+                PemTls.certificateNotAfter(tls), proxyProtocol));
     }
 
     private Listener register(NioListener listener) {
@@ -211,13 +232,15 @@ final class NioRuntime implements NetworkRuntime {
     }
 
     /** Configures an accepted socket and hands it to the next loop. Called on the acceptor loop. */
-    void dispatchAccepted(SocketChannel channel, HandlerFactory handlers, TlsEndpoint tls) {
+    void dispatchAccepted(SocketChannel channel, HandlerFactory handlers, TlsEndpoint tls,
+            ProxyProtocol proxyProtocol, InetSocketAddress listenerAddress) {
         NioEventLoop loop = loops.get(Math.floorMod(nextLoop.getAndIncrement(), loops.size()));
         NioConnection connection;
         try {
             NioConnection.configure(channel);
             connection = NioConnection.accepted(loop, channel, settings.writeHighWaterMark(),
-                    settings.writeLowWaterMark(), tls, tlsStats, settings.connectTimeout());
+                    settings.writeLowWaterMark(), tls, tlsStats, settings.connectTimeout(), proxyProtocol,
+                    listenerAddress);
         } catch (IOException e) {
             log.debug("dropping an accepted connection that failed at once: {}", e.toString());
             closeQuietly(channel);

@@ -5,9 +5,10 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 
-/** Plain TCP: one-line delegates to the channel. */
+/** Plain TCP: one-line delegates to the channel (after the bytes handed back by {@link #unread}, if any). */
 final class PlaintextTransportLayer implements TransportLayer {
     private final SocketChannel channel;
+    private ByteBuffer unread; // null when empty; in read mode
 
     PlaintextTransportLayer(SocketChannel channel) {
         this.channel = channel;
@@ -33,7 +34,23 @@ final class PlaintextTransportLayer implements TransportLayer {
 
     @Override
     public int read(ByteBuffer dst) throws IOException {
-        return channel.read(dst);
+        if (unread == null) {
+            return channel.read(dst);
+        }
+        int n = Math.min(unread.remaining(), dst.remaining());
+        dst.put(dst.position(), unread, unread.position(), n).position(dst.position() + n);
+        unread.position(unread.position() + n);
+        if (!unread.hasRemaining()) {
+            unread = null;
+        }
+        return n;
+    }
+
+    @Override
+    public void unread(ByteBuffer bytes) {
+        if (bytes.hasRemaining()) {
+            unread = bytes;
+        }
     }
 
     @Override
@@ -58,7 +75,7 @@ final class PlaintextTransportLayer implements TransportLayer {
 
     @Override
     public boolean hasBytesBuffered() {
-        return false;
+        return unread != null;
     }
 
     @Override

@@ -91,6 +91,20 @@ final class SslTransportLayer implements TransportLayer {
         }
     }
 
+    /** The bytes become the start of netRead: the ClientHello's first bytes, typically. */
+    @Override
+    public void unread(ByteBuffer bytes) {
+        if (!bytes.hasRemaining()) {
+            return;
+        }
+        ensureNetRead();
+        if (netRead.remaining() < bytes.remaining()) {
+            netRead = grow(netRead, netRead.position() + bytes.remaining());
+        }
+        netRead.put(bytes);
+        needMoreNetBytes = false;
+    }
+
     // ---- handshake ------------------------------------------------------------------------------------------------
 
     @Override

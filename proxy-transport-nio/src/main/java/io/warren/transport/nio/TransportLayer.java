@@ -47,6 +47,13 @@ interface TransportLayer {
     /** Application bytes this layer holds that the socket will not signal (plaintext: never). */
     boolean hasBytesBuffered();
 
+    /**
+     * Hands back bytes read from the socket before this layer took over (what followed a PROXY protocol header in the
+     * same read): they come before the socket's, to {@link #read} (plaintext) or to the handshake (TLS), and count
+     * as {@link #hasBytesBuffered()} until then. Called at most once, before any read or handshake step.
+     */
+    void unread(ByteBuffer bytes);
+
     /** Closes the socket. With {@code reset}, SO_LINGER 0 first so that the peer gets an RST. */
     void close(boolean reset);
 }

@@ -14,7 +14,10 @@
  *   <li>{@code NioRuntime}: the loops, the listeners, outgoing connects, shutdown.</li>
  *   <li>{@code NioEventLoop}: select, dispatch selected keys, timers ({@code TimerQueue}), tasks.</li>
  *   <li>{@code NioListener}: a non-blocking acceptor; hands accepted sockets round robin to the loops.</li>
- *   <li>{@code NioConnection}: connection life cycle (connect, open, close, abort) and the read path.</li>
+ *   <li>{@code NioConnection}: connection life cycle (connect, PROXY header, open, close, abort) and the read
+ *       path.</li>
+ *   <li>{@code ProxyHeaderParser}: PROXY protocol v1/v2 headers (pure, peeks without consuming), read by an accepted
+ *       connection of a listener in optional or required mode before any TLS or AMQP byte.</li>
  *   <li>{@code WriteQueue}: the write path (queues, queued-byte accounting, water marks, gathering writes).</li>
  *   <li>{@code TransportLayer}: socket I/O of one connection; {@code PlaintextTransportLayer} (one-line delegates)
  *       and {@code SslTransportLayer} (an {@code SSLEngine} handshake state machine, wrap/unwrap) beside it.</li>
