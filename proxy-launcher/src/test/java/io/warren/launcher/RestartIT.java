@@ -44,7 +44,9 @@ class RestartIT {
     private static final class Publishers implements AutoCloseable {
         final AtomicLong started = new AtomicLong();
         final AtomicLong confirmed = new AtomicLong();
-        final Queue<Exception> failures = new ConcurrentLinkedQueue<>();
+        /** Each failure with the step of the restart it happened in and its chain of causes. */
+        final Queue<String> failures = new ConcurrentLinkedQueue<>();
+        volatile String step = "first Warren alone";
         private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
         private final ExecutorService clients = Executors.newFixedThreadPool(64);
         private final ConnectionFactory factory;
@@ -59,6 +61,7 @@ class RestartIT {
 
         private void publishOnce() {
             long n = started.incrementAndGet();
+            String during = step;
             try (Connection c = factory.newConnection("restart-it-" + n)) {
                 Channel ch = c.createChannel();
                 ch.confirmSelect();
@@ -67,7 +70,12 @@ class RestartIT {
                 ch.waitForConfirmsOrDie(10_000);
                 confirmed.incrementAndGet();
             } catch (Exception e) {
-                failures.add(e);
+                StringBuilder chain = new StringBuilder("client " + n + " (started: " + during + "; failed: " + step
+                        + "): ");
+                for (Throwable t = e; t != null; t = t.getCause()) {
+                    chain.append(t == e ? "" : " <- ").append(t);
+                }
+                failures.add(chain.toString());
             }
         }
 
@@ -113,6 +121,8 @@ class RestartIT {
         try (WarrenProcess first = WarrenProcess.start(Map.of(), args)) {
             first.awaitOutput("/healthz /readyz /metrics", TIMEOUT);
             publishers = new Publishers(viaWarren, queue);
+            Thread.sleep(SETTLE.toMillis());
+            publishers.step = "second Warren starting";
             try (WarrenProcess second = WarrenProcess.start(Map.of(), args)) {
                 try {
                     Thread.sleep(SETTLE.toMillis());
@@ -120,12 +130,15 @@ class RestartIT {
                     second.awaitOutput("/healthz /readyz /metrics", TIMEOUT);
                     assertThat(second.output()).contains("HTTP 127.0.0.1:" + http + " is in use");
                     assertThat(ListeningSockets.count(listen)).contains(2);
+                    publishers.step = "both Warrens listening";
                     Thread.sleep(SETTLE.toMillis()); // both take clients now
 
                     acceptedByFirst = WarrenProcess.sample(WarrenProcess.get(http, "/metrics").body(),
                             "warren_client_connections_accepted_total");
+                    publishers.step = "first Warren sent SIGTERM";
                     first.terminate();
                     assertThat(first.awaitExit(TIMEOUT)).as(first.output()).isZero();
+                    publishers.step = "first Warren exited";
                     assertThat(ListeningSockets.count(listen)).contains(1);
                     second.awaitOutput("the Warren this one replaces has let go of it", TIMEOUT);
                     await().atMost(TIMEOUT).until(() -> WarrenProcess.get(http, "/readyz").statusCode() == 200);
@@ -143,7 +156,8 @@ class RestartIT {
                 String summary = publishers.started.get() + " clients, " + publishers.confirmed.get()
                         + " confirmed, " + publishers.failures.size() + " failed, " + inQueue + " in the queue; first"
                         + " Warren accepted " + (long) acceptedByFirst + " before SIGTERM, second "
-                        + (long) acceptedBySecond;
+                        + (long) acceptedBySecond + "; " + first.output().lines()
+                                .filter(l -> l.contains("stopped listening")).findFirst().orElse("");
                 System.out.println("RestartIT: " + summary);
                 assertThat(publishers.failures).as(summary).isEmpty();
                 assertThat(publishers.confirmed.get()).as(summary).isEqualTo(publishers.started.get());
