@@ -12,11 +12,15 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The operator's HTTP endpoints, on the JDK's built-in server:
@@ -30,6 +34,10 @@ import java.util.Optional;
  * With {@code http = off} nothing listens and every method is a no-op. What a client can hold is bounded: at most
  * {@link #MAX_CONNECTIONS} connections (more are closed at once), each exchange at most {@link #EXCHANGE_DEADLINE}
  * from its first bytes to the end of its response, a connection that sends nothing the JDK's idle interval (30 s).
+ *
+ * <p>A Warren started beside a running one (a restart without dropped clients: both listen on the same AMQP address)
+ * finds the HTTP address still held by the other, which serves it until it has drained; it then binds the address in
+ * the background as soon as it is free. An HTTP address in use with no other Warren on the AMQP address is an error.
  */
 final class HttpEndpoints {
     /** Probes and a scraper or two; well inside the descriptors ClientAdmission keeps free beside clients. */
@@ -39,6 +47,9 @@ final class HttpEndpoints {
     private static final Duration NODE_CHECK_WAIT = Duration.ofSeconds(3);
     /** The JDK server's own limit; read once, when the first server is made. An operator's -D wins. */
     private static final String MAX_CONNECTIONS_PROPERTY = "jdk.httpserver.maxConnections";
+    private static final int BACKLOG = 16;
+    /** How often a Warren that replaces another tries the HTTP address the other one still holds. */
+    private static final Duration BIND_RETRY = Duration.ofMillis(200);
 
     private final HttpServer server;
     private final DeadlineExecutor executor;
@@ -46,6 +57,8 @@ final class HttpEndpoints {
     private final WarrenProxy proxy;
     private volatile boolean accepting = true;
     private AdminAccess admin; // null: HTTP off
+    /** The address a server still waiting for the Warren it replaces will bind; null once bound at start. */
+    private volatile InetSocketAddress pendingAddress;
 
     private HttpEndpoints(HttpServer server, DeadlineExecutor executor, PrometheusRegistry registry,
             WarrenProxy proxy) {
@@ -66,7 +79,18 @@ final class HttpEndpoints {
         if (System.getProperty(MAX_CONNECTIONS_PROPERTY) == null) {
             System.setProperty(MAX_CONNECTIONS_PROPERTY, Integer.toString(MAX_CONNECTIONS));
         }
-        HttpServer server = HttpServer.create(config.http().get(), 16);
+        InetSocketAddress address = config.http().get();
+        HttpServer server;
+        boolean bindLater = false;
+        try {
+            server = HttpServer.create(address, BACKLOG);
+        } catch (BindException e) {
+            if (!replacingAnother(proxy)) {
+                throw e;
+            }
+            server = HttpServer.create(); // bound once the Warren this one replaces has gone
+            bindLater = true;
+        }
         DeadlineExecutor executor = new DeadlineExecutor("warren-http", MAX_CONNECTIONS, EXCHANGE_DEADLINE);
         HttpEndpoints endpoints = new HttpEndpoints(server, executor, registry, proxy);
         server.setExecutor(executor);
@@ -77,7 +101,12 @@ final class HttpEndpoints {
         reloader.access(endpoints.admin);
         server.createContext(AdminApi.PREFIX, new AdminApi(proxy, endpoints.admin, reloader));
         server.createContext("/", ex -> respond(ex, 404, "not found; try /healthz, /readyz, /metrics or /admin/\n"));
-        server.start();
+        if (bindLater) {
+            endpoints.pendingAddress = address;
+            bindWhenFree(server, address);
+        } else {
+            server.start();
+        }
         return endpoints;
     }
 
@@ -86,8 +115,51 @@ final class HttpEndpoints {
         return admin != null && admin.enabled();
     }
 
+    /**
+     * Whether another process listens on this Warren's own listen address: the Warren it replaces (SO_REUSEPORT
+     * lets only the same user share it), which holds the HTTP address until it has drained.
+     */
+    private static boolean replacingAnother(WarrenProxy proxy) {
+        return Stream.of(proxy.plainListenAddress(), proxy.tlsListenAddress()).flatMap(Optional::stream)
+                .anyMatch(a -> ListeningSockets.count(a).orElse(0) > 1);
+    }
+
+    /** Binds {@code server} in the background as soon as {@code address} is free, and starts it. */
+    private static void bindWhenFree(HttpServer server, InetSocketAddress address) {
+        Logger log = LoggerFactory.getLogger(HttpEndpoints.class);
+        log.info("HTTP {} is in use, and another process listens on this Warren's address too: the Warren this one"
+                + " replaces, presumably; /healthz /readyz /metrics /admin will be served here once it has let go of {}",
+                Values.formatAddress(address), Values.formatAddress(address));
+        Thread binder = new Thread(() -> {
+            while (true) {
+                try {
+                    Thread.sleep(BIND_RETRY.toMillis());
+                    server.bind(address, BACKLOG);
+                } catch (BindException stillInUse) {
+                    continue;
+                } catch (IOException | InterruptedException e) {
+                    return; // stopped meanwhile
+                }
+                try {
+                    server.start();
+                } catch (IllegalStateException stoppedMeanwhile) {
+                    return;
+                }
+                log.info("HTTP on {} (/healthz /readyz /metrics /admin): the Warren this one replaces has let go of it",
+                        Values.formatAddress(address));
+                return;
+            }
+        }, "warren-http-bind");
+        binder.setDaemon(true);
+        binder.start();
+    }
+
     Optional<InetSocketAddress> address() {
-        return server == null ? Optional.empty() : Optional.of(server.getAddress());
+        if (server == null) {
+            return Optional.empty();
+        }
+        InetSocketAddress bound = server.getAddress();
+        return Optional.of(bound != null ? bound : pendingAddress);
     }
 
     private void ready(HttpExchange ex) throws IOException {

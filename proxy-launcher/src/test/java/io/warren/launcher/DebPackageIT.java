@@ -108,7 +108,8 @@ class DebPackageIT {
         String files = sys("dpkg", "-L", "warren").ok().output();
         assertThat(files.lines()).contains("/usr/bin/warren", "/usr/lib/warren/runtime/bin/java",
                 "/usr/lib/warren/lib/warren.aot", "/usr/lib/warren/plugins", "/etc/warren/warren.conf",
-                "/etc/warren/logback.xml", "/lib/systemd/system/warren.service", "/usr/share/man/man1/warren.1.gz",
+                "/etc/warren/logback.xml", "/lib/systemd/system/warren.service", "/lib/systemd/system/warren@.service",
+                "/usr/share/man/man1/warren.1.gz",
                 "/usr/share/doc/warren/copyright", "/usr/share/warren/monitoring/grafana-dashboard.json",
                 "/usr/share/warren/monitoring/prometheus-alerts.yml");
         assertThat(Command.run("dpkg-query", "-W", "-f=${Conffiles}", "warren").ok().output())
@@ -120,8 +121,15 @@ class DebPackageIT {
                 .as("the unit is enabled").isEqualTo(Path.of("/lib/systemd/system/warren.service").toRealPath());
         String unit = Files.readString(Path.of("/lib/systemd/system/warren.service"));
         assertThat(unit).contains("ExecStart=/usr/bin/warren", "User=warren").doesNotContain("DynamicUser");
+        // The template for upgrades without dropped clients: every instance as the same (static) user.
+        String template = Files.readString(Path.of("/lib/systemd/system/warren@.service"));
+        assertThat(template).contains("ExecStart=/usr/bin/warren", "User=warren", "Group=warren",
+                "systemctl start warren@green").doesNotContain("DynamicUser", "/opt/warren");
+        assertThat(Path.of("/etc/systemd/system/multi-user.target.wants/warren@.service"))
+                .as("no instance is enabled at install").doesNotExist();
         if (Command.run("sh", "-c", "command -v systemd-analyze").exitCode() == 0) {
             Command.run("systemd-analyze", "verify", "/lib/systemd/system/warren.service").ok();
+            Command.run("systemd-analyze", "verify", "warren@blue.service").ok();
         }
         assertThat(sys("man", "-l", "/usr/share/man/man1/warren.1.gz").ok().output())
                 .contains("/etc/warren/warren.conf", "EXIT STATUS");

@@ -9,7 +9,10 @@ public interface Listener extends AutoCloseable {
     /** The bound address (with the real port when port 0 was asked for). */
     InetSocketAddress address();
 
-    /** Stops accepting; connections already accepted stay open. Idempotent. */
+    /**
+     * Stops accepting; connections already accepted stay open, and a transport should accept and serve those still
+     * queued for it rather than reset them (a successor on the same address takes the next ones). Idempotent.
+     */
     @Override
     void close();
 

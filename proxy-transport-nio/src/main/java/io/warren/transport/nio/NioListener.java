@@ -16,8 +16,11 @@ import java.nio.channels.SocketChannel;
 import java.time.Instant;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,10 +30,18 @@ import org.slf4j.LoggerFactory;
  * handed to the next loop of the runtime, round robin, where its handler is created. When accept() fails (out of
  * file descriptors, typically) the listener stops accepting for {@link LoopConfig#acceptRetryDelay()} rather than
  * spin on a socket that stays ready.
+ *
+ * <p>Where the platform has it (Linux), the socket is bound with {@code SO_REUSEPORT}, so that a second Warren (the
+ * same user) can listen on the same address while this one still runs: the kernel spreads new connections over
+ * both. Linux resets the connections still queued in a listener's backlog when it closes, so {@link #close} first
+ * accepts every queued connection and hands each to its handler like any other client (they are served, and drained
+ * with the rest), then closes the socket.
  */
 final class NioListener implements Listener, Selectable {
     private static final Logger log = LoggerFactory.getLogger(NioListener.class);
     private static final long ACCEPT_FAILURE_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** How long {@link #close} waits for the backlog to be accepted and handed to the loops. */
+    private static final long CLOSE_WAIT_MILLIS = 5_000;
 
     private final NioRuntime runtime;
     private final NioEventLoop acceptLoop;
@@ -69,6 +80,9 @@ final class NioListener implements Listener, Selectable {
         try {
             server.configureBlocking(false);
             server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            if (server.supportedOptions().contains(StandardSocketOptions.SO_REUSEPORT)) {
+                server.setOption(StandardSocketOptions.SO_REUSEPORT, true); // a successor may bind beside us
+            }
             server.bind(address, backlog);
         } catch (IOException | RuntimeException e) {
             server.close();
@@ -131,19 +145,45 @@ final class NioListener implements Listener, Selectable {
                 settings.certificateFile(), certificateNotAfter);
     }
 
+    /**
+     * Stops accepting: accepts what the kernel has queued already and hands it to the loops (closing the socket would
+     * reset those connections), then closes the socket. Called off the loops, returns once those connections are with
+     * their loops (so that a drain that follows counts them), or after {@link #CLOSE_WAIT_MILLIS}.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        CompletableFuture<Void> closedOnLoop = new CompletableFuture<>();
         try {
-            acceptLoop.execute(this::closeOnLoop);
+            acceptLoop.execute(() -> {
+                try {
+                    closeOnLoop(true);
+                } finally {
+                    closedOnLoop.complete(null);
+                }
+            });
         } catch (RejectedExecutionException e) {
-            closeOnLoop(); // the loop is gone: nobody else touches the channel
+            closeOnLoop(false); // the loop is gone: nobody else touches the channel, nor could serve a client
+            return;
+        }
+        if (runtime.onEventLoop()) {
+            return; // waiting here could wait for this very thread
+        }
+        try {
+            closedOnLoop.get(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            runtime.awaitQueuedTasks(CLOSE_WAIT_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("closing the listener on {}: the queued connections were not handed over within {} ms",
+                    Addresses.format(address), CLOSE_WAIT_MILLIS);
         }
     }
 
-    private void closeOnLoop() {
+    private void closeOnLoop(boolean acceptQueued) {
+        int accepted = acceptQueued && server.isOpen() ? acceptQueued() : 0;
         if (key != null) {
             key.cancel();
         }
@@ -152,7 +192,32 @@ final class NioListener implements Listener, Selectable {
         } catch (IOException e) {
             log.warn("closing the listener on {} failed", Addresses.format(address), e);
         }
-        log.info("stopped listening on {}", Addresses.format(address));
+        if (accepted > 0) {
+            log.info("stopped listening on {} (accepted the {} connection(s) queued in its backlog first)",
+                    Addresses.format(address), accepted);
+        } else {
+            log.info("stopped listening on {}", Addresses.format(address));
+        }
+    }
+
+    /** Accepts until the backlog is empty, each connection handed on as usual; returns how many. */
+    private int acceptQueued() {
+        int accepted = 0;
+        while (true) {
+            SocketChannel channel;
+            try {
+                channel = server.accept();
+            } catch (IOException e) {
+                log.warn("closing the listener on {}: accepting its queued connections failed after {}: {}",
+                        Addresses.format(address), accepted, e.toString());
+                return accepted;
+            }
+            if (channel == null) {
+                return accepted;
+            }
+            runtime.dispatchAccepted(channel, handlers, tls, proxyProtocol, address);
+            accepted++;
+        }
     }
 
     @Override
@@ -198,13 +263,13 @@ final class NioListener implements Listener, Selectable {
     public void onFailure(Throwable failure) {
         log.error("listener on {} failed; closing it", Addresses.format(address), failure);
         closed.set(true);
-        closeOnLoop();
+        closeOnLoop(false);
     }
 
     @Override
     public void onLoopShutdown(Throwable cause) {
         closed.set(true);
-        closeOnLoop();
+        closeOnLoop(false);
     }
 
     @Override

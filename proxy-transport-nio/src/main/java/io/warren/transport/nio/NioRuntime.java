@@ -23,7 +23,10 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
@@ -151,6 +154,35 @@ final class NioRuntime implements NetworkRuntime {
         TlsEndpoint endpoint = TlsEndpoint.server(context, tls);
         return register(NioListener.open(this, loops.get(0), address, settings.acceptBacklog(), handlers, endpoint,
                 PemTls.certificateNotAfter(tls), proxyProtocol));
+    }
+
+    /** Whether the calling thread is one of this runtime's event loops. */
+    boolean onEventLoop() {
+        for (NioEventLoop loop : loops) {
+            if (loop.inEventLoop()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Waits until every loop has run the tasks queued on it before this call (a loop runs its tasks in order), e.g.
+     * the hand-over of connections a closing listener accepted. A loop that is shut down counts as done.
+     */
+    void awaitQueuedTasks(long timeoutMillis) throws InterruptedException, TimeoutException {
+        CountDownLatch done = new CountDownLatch(loops.size());
+        for (NioEventLoop loop : loops) {
+            try {
+                loop.execute(done::countDown);
+            } catch (RejectedExecutionException e) {
+                done.countDown();
+            }
+        }
+        if (!done.await(timeoutMillis, TimeUnit.MILLISECONDS)) {
+            throw new TimeoutException("the event loops did not run their queued tasks within " + timeoutMillis
+                    + " ms");
+        }
     }
 
     private Listener register(NioListener listener) {
