@@ -95,7 +95,7 @@ final class NioConnection implements Connection, Selectable {
     private boolean handshakeCounted; // loop only
     private final ProxyProtocol proxyProtocol; // OFF for outgoing connections
     private final InetSocketAddress listenerAddress; // null for outgoing connections; for log lines
-    private ByteBuffer headerBytes; // loop only: what was read while in PROXY_HEADER (write mode)
+    private ProxyHeaderReader headerReader; // loop only: while in PROXY_HEADER
 
     private NioConnection(NioEventLoop loop, InetSocketAddress remote, int highWaterMark, int lowWaterMark,
             TlsEndpoint tls, NioTlsStats tlsStats, Duration handshakeTimeout, ProxyProtocol proxyProtocol,
@@ -371,10 +371,7 @@ final class NioConnection implements Connection, Selectable {
                     "connect to " + Addresses.format(remote) + " timed out after " + millis + " ms"), true);
         } else if (state == State.PROXY_HEADER) {
             timer = null;
-            refuse("no complete PROXY protocol header within " + millis + " ms" + (headerBytes == null
-                    || headerBytes.position() == 0 ? " (nothing received)" : " (received "
-                    + headerBytes.position() + " bytes: \"" + ProxyHeaderParser.preview(headerBytes.duplicate().flip(),
-                    32) + "\")"));
+            refuse(headerReader.timedOut(millis));
         } else if (state == State.HANDSHAKING) {
             timer = null;
             countHandshake(TlsHandshakeOutcome.TIMEOUT);
@@ -396,67 +393,41 @@ final class NioConnection implements Connection, Selectable {
     }
 
     /**
-     * Reads what the socket has (never more than a header can take, and at most the read size cap per read) and
-     * parses it; once the header is complete, what followed it goes back to the layer and the connection goes on as
-     * one without a header would: TLS handshake, or handler and open.
+     * Reads what the socket has of the header; once it is complete, what followed it goes back to the layer and the
+     * connection goes on as one without a header would: TLS handshake, or handler and open.
      */
     private void readProxyHeader() {
-        if (headerBytes == null) {
-            headerBytes = ByteBuffer.allocate(ProxyHeaderParser.MAX_HEADER_LENGTH);
+        if (headerReader == null) {
+            headerReader = new ProxyHeaderReader(proxyProtocol, loop.config().readSizeCap());
         }
-        ProxyHeaderParser.Result result;
-        while (true) {
-            int n;
-            try {
-                int limit = headerBytes.limit();
-                headerBytes.limit(Math.min(limit, headerBytes.position() + loop.config().readSizeCap()));
-                try {
-                    n = layer.channel().read(headerBytes);
-                } finally {
-                    headerBytes.limit(limit);
-                }
-            } catch (IOException e) {
-                log.debug("{}: I/O error before the PROXY protocol header: {}", this, e.toString());
-                closeNow(e, true);
-                return;
-            }
-            if (n < 0) {
-                // A balancer's TCP health check connects and closes without a byte: not worth a line at info.
-                log.debug("{}: closed by the peer before a PROXY protocol header ({} bytes received)", this,
-                        headerBytes.position());
-                closeNow(null, false);
-                return;
-            }
-            result = ProxyHeaderParser.parse(headerBytes.duplicate().flip());
-            if (!(result instanceof ProxyHeaderParser.NeedMore) || n == 0 || !headerBytes.hasRemaining()) {
-                break;
-            }
-        }
-        ByteBuffer received = headerBytes.flip();
-        if (result instanceof ProxyHeaderParser.NeedMore) {
-            headerBytes.compact(); // back to write mode; the timer bounds the wait
+        ProxyHeaderReader.Outcome outcome = headerReader.read(layer.channel());
+        if (outcome instanceof ProxyHeaderReader.NeedMore) {
             return;
         }
-        if (result instanceof ProxyHeaderParser.Invalid invalid) {
-            refuse(invalid.reason());
+        if (outcome instanceof ProxyHeaderReader.Failed failed) {
+            log.debug("{}: I/O error before the PROXY protocol header: {}", this, failed.cause().toString());
+            closeNow(failed.cause(), true);
             return;
         }
-        if (result instanceof ProxyHeaderParser.Header header) {
-            if (header.source() != null) {
-                proxiedBy = remote;
-                remote = header.source();
-            }
-            log.debug("{}: PROXY protocol header {} ({} bytes)", this, header.description(), header.length());
-            received.position(header.length());
-        } else if (proxyProtocol == ProxyProtocol.REQUIRED) { // Absent
-            refuse("no PROXY protocol header (the connection starts with \"" + ProxyHeaderParser.preview(received, 16)
-                    + "\")");
+        if (outcome instanceof ProxyHeaderReader.PeerClosed closed) {
+            // A balancer's TCP health check connects and closes without a byte: not worth a line at info.
+            log.debug("{}: closed by the peer before a PROXY protocol header ({} bytes received)", this,
+                    closed.received());
+            closeNow(null, false);
             return;
-        } else {
-            log.debug("{}: no PROXY protocol header, reading the connection as is", this);
         }
-        headerBytes = null;
-        layer.unread(received.slice());
+        if (outcome instanceof ProxyHeaderReader.Refused refused) {
+            refuse(refused.reason());
+            return;
+        }
+        ProxyHeaderReader.Accepted accepted = (ProxyHeaderReader.Accepted) outcome;
+        if (accepted.source() != null) {
+            proxiedBy = remote;
+            remote = accepted.source();
+        }
+        log.debug("{}: {}", this, accepted.description());
+        headerReader = null;
+        layer.unread(accepted.rest());
         HandlerFactory factory = pendingFactory;
         if (!layer.ready()) {
             startHandshake(); // the timer keeps running: it bounds header and handshake together
@@ -479,7 +450,7 @@ final class NioConnection implements Connection, Selectable {
         log.warn("listener {}: closing the connection from {} ({}): {}", Addresses.format(listenerAddress),
                 Addresses.format(remote), proxyProtocol == ProxyProtocol.REQUIRED ? "proxy-protocol required"
                         : "proxy-protocol optional", reason);
-        headerBytes = null;
+        headerReader = null;
         closeNow(null, false);
     }
 
