@@ -21,6 +21,7 @@ import io.warren.api.transport.Transport;
 import io.warren.api.transport.TransportSettings;
 import io.warren.core.admin.ClientView;
 import io.warren.core.config.ProxyConfig;
+import io.warren.testsupport.Haproxy;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.TlsTestCerts;
 import io.warren.testsupport.WithRabbitBroker;

@@ -91,7 +91,12 @@ final class WarrenProcess implements AutoCloseable {
     /** Runs to completion (a command that exits by itself). */
     static WarrenProcess run(Map<String, String> env, String... args) {
         WarrenProcess p = start(env, args);
-        p.awaitExit(Duration.ofSeconds(30));
+        try {
+            p.awaitExit(Duration.ofSeconds(30));
+        } catch (AssertionError stillRunning) {
+            p.close(); // a daemon that should have exited is not left behind by a failing test
+            throw stillRunning;
+        }
         return p;
     }
 

@@ -1,6 +1,5 @@
-package io.warren.core;
+package io.warren.testsupport;
 
-import io.warren.testsupport.PortFinder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -18,11 +17,11 @@ import java.util.concurrent.TimeUnit;
  * on 127.0.0.1, whose server line sends a PROXY header ({@code send-proxy} for v1, {@code send-proxy-v2} for v2) and
  * connects from 127.0.0.1. Ended by its pid on {@link #close()}.
  */
-final class Haproxy implements AutoCloseable {
-    static final Path BINARY = Path.of("/usr/sbin/haproxy");
+public final class Haproxy implements AutoCloseable {
+    public static final Path BINARY = Path.of("/usr/sbin/haproxy");
 
     /** One frontend: HAProxy listens on a port of its own and relays to {@code target} with {@code serverOptions}. */
-    record Route(String name, InetSocketAddress target, String serverOptions) {}
+    public record Route(String name, InetSocketAddress target, String serverOptions) {}
 
     private final Process process;
     private final Map<String, Integer> ports;
@@ -34,7 +33,7 @@ final class Haproxy implements AutoCloseable {
         this.log = log;
     }
 
-    static Haproxy start(Path dir, Route... routes) throws IOException, InterruptedException {
+    public static Haproxy start(Path dir, Route... routes) throws IOException, InterruptedException {
         if (!Files.isExecutable(BINARY)) {
             throw new IllegalStateException(BINARY + " is missing: apt-get install haproxy (.ci/run does)");
         }
@@ -74,7 +73,7 @@ final class Haproxy implements AutoCloseable {
     }
 
     /** Where clients connect for {@code route}. */
-    InetSocketAddress address(String route) {
+    public InetSocketAddress address(String route) {
         return new InetSocketAddress("127.0.0.1", ports.get(route));
     }
 
