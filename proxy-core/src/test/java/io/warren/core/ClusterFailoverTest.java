@@ -112,7 +112,9 @@ class ClusterFailoverTest {
 
     @Test
     void stopAppOfANodeUnderPublishersLosesNoConfirmedMessageAndOnlyItsClientsFail() throws Exception {
-        assertNodeDeathUnderPublishers(() -> cluster.node(1).stopApp(), "closed the connection");
+        // stop_app closes each connection with 320, or, for a connection whose process it ends first, resets it
+        // (seen once in a fresh-clone run: every client's text said "lost: Connection reset by peer").
+        assertNodeDeathUnderPublishers(() -> cluster.node(1).stopApp(), "closed the connection", "lost");
     }
 
     @Test
@@ -125,7 +127,7 @@ class ClusterFailoverTest {
      * node 1 dies. Only clients of node 1 fail, with 320 naming it; every connection made once Warren saw it down
      * succeeds; every confirmed message is in the queue (on node 0).
      */
-    private void assertNodeDeathUnderPublishers(Runnable death, String how) throws Exception {
+    private void assertNodeDeathUnderPublishers(Runnable death, String... how) throws Exception {
         WarrenHarness w = warren(Duration.ofSeconds(2));
         String queue = queueOn(0);
         String dead = cluster.node(1).host() + ":" + cluster.node(1).amqpPort();
@@ -179,7 +181,7 @@ class ClusterFailoverTest {
         }
         assertThat(errors).as("the clients on node 1 were closed").isNotEmpty();
         assertThat(errors).allSatisfy(e -> assertThat(e).contains("reply-code=320").contains(dead));
-        assertThat(errors).anySatisfy(e -> assertThat(e).contains(how));
+        assertThat(errors).anySatisfy(e -> assertThat(e).containsAnyOf(how));
         assertThat(failedAfterDown).as("clients that connected once the node was seen down").isEmpty();
         assertThat(node(w, 1).failovers()).isEqualTo(1);
         assertThat(messagesIn(queue)).as("every confirmed message is in the queue").containsAll(confirmed);
