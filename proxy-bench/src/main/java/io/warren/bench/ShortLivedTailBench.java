@@ -21,7 +21,9 @@ import java.util.Map;
  *
  * <p>Modes (each Warren its own daemon, started once): {@code direct-loopback}, {@code warren-loopback},
  * {@code warren-relay} (the default scrub-wait, 10 ms), {@code warren-relay-sw0} ({@code --scrub-wait 0}), and
- * {@code warren-relay-args} (the relay with {@code --extra-args}, for a change under test). Rounds interleave the modes,
+ * {@code warren-relay-args} (the relay with {@code --extra-args}, for a change under test), {@code warren-relay-base}
+ * and {@code warren-loopback-base} (the distribution in {@code --base-home}, another build, through the relay and on
+ * loopback: a change measured against the build before it in the same run). Rounds interleave the modes,
  * order rotated; {@code --settle-ms} after each batch lets the scrubs of its last clients finish before the broker's
  * counters are read.
  *
@@ -30,7 +32,8 @@ import java.util.Map;
  *
  * Options: --broker-host (127.0.0.1) --broker-port (5672) --metrics-port (0: no churn) --delay-ms (25 each way)
  * --modes (direct-loopback,warren-loopback,warren-relay,warren-relay-sw0) --client (php) --clients (2000 per mode)
- * --rounds (4) --warmup (1000 per mode) --settle-ms (500) --extra-args (for warren-relay-args) --warren-home
+ * --rounds (4) --warmup (1000 per mode) --settle-ms (500) --extra-args (for warren-relay-args) --base-home (for the
+ * -base modes) --warren-home
  * --java-home --java-opts (as {@link CpuPerWorkBench}) --php-script --logs (/tmp/warren-cpu).
  */
 public final class ShortLivedTailBench {
@@ -38,7 +41,8 @@ public final class ShortLivedTailBench {
 
     private static final String QUEUE = "warren.bench.short-lived-tail";
     private static final List<String> MODES =
-            List.of("direct-loopback", "warren-loopback", "warren-relay", "warren-relay-sw0", "warren-relay-args");
+            List.of("direct-loopback", "warren-loopback", "warren-relay", "warren-relay-sw0", "warren-relay-args",
+                    "warren-relay-base", "warren-loopback-base");
 
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv);
@@ -55,6 +59,7 @@ public final class ShortLivedTailBench {
         int settleMs = a.intValue("settle-ms", 500);
         String extraArgs = a.value("extra-args", "");
         Path home = Path.of(a.value("warren-home", "proxy-launcher/target/warren"));
+        String baseHome = a.value("base-home", null);
         String javaHome = a.value("java-home", null);
         String javaOpts = a.value("java-opts", "");
         Path phpScript = Path.of(a.value("php-script", ShortLivedClients.defaultPhpScript().toString()));
@@ -64,6 +69,9 @@ public final class ShortLivedTailBench {
             if (!MODES.contains(m)) {
                 throw new IllegalArgumentException("unknown mode " + m + "; known: " + MODES);
             }
+        }
+        if (baseHome == null && modes.stream().anyMatch(m -> m.endsWith("-base"))) {
+            throw new IllegalArgumentException("the -base modes need --base-home (another build's distribution)");
         }
         if (clients % rounds != 0) {
             throw new IllegalArgumentException("--clients must be a multiple of --rounds");
@@ -93,8 +101,9 @@ public final class ShortLivedTailBench {
                             : List.of(extraArgs.trim().split("\\s+"));
                     default -> List.of();
                 };
-                int upstream = m.equals("warren-loopback") ? brokerPort : relay.port();
-                ProxyProcess w = ProxyProcess.warren(m, home, javaHome, javaOpts, args, "127.0.0.1", upstream, logs);
+                int upstream = m.startsWith("warren-loopback") ? brokerPort : relay.port();
+                Path dist = m.endsWith("-base") ? Path.of(baseHome) : home;
+                ProxyProcess w = ProxyProcess.warren(m, dist, javaHome, javaOpts, args, "127.0.0.1", upstream, logs);
                 resources.push(w);
                 ports.put(m, w.port());
                 System.out.println("  " + m + ": " + w + " " + args);
@@ -142,11 +151,12 @@ public final class ShortLivedTailBench {
                 }
             }
             System.out.println();
-            System.out.println("mode                   n    p50 ms   p90 ms   p99 ms   max ms  p90 / warren-loopback p90"
+            System.out.println("mode                   n    p50 ms   p90 ms   p99 ms   max ms  p90 / its build's loopback p90"
                     + "  broker conn/1000  chan/1000  (per round: conn/chan)");
-            double refP90 = samples.containsKey("warren-loopback") ? p(samples.get("warren-loopback"), 0.9)
-                    : Double.NaN;
             for (String m : modes) {
+                // Each build's tail against its own loopback tail: the base modes against warren-loopback-base.
+                String ref = m.endsWith("-base") ? "warren-loopback-base" : "warren-loopback";
+                double refP90 = samples.containsKey(ref) ? p(samples.get(ref), 0.9) : Double.NaN;
                 List<Double> s = samples.get(m);
                 long[] t = churnTotal.get(m);
                 System.out.printf(Locale.ROOT, "%-18s %5d %9.2f %8.2f %8.2f %8.2f %26.2f %17s %10s  %s%n", m,

@@ -34,6 +34,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -289,14 +290,18 @@ public final class WarrenProxy implements AutoCloseable {
         return upstreams().thenApply(views -> {
             List<PoolView> out = new ArrayList<>(snapshots.size());
             for (PoolSnapshot p : snapshots) {
-                String key = p.keyed().key().id();
+                Set<Long> ids = new HashSet<>();
+                for (UpstreamConnection c : p.connections()) {
+                    ids.add(c.id());
+                }
                 int inUse = 0;
                 int idle = 0;
                 int blocked = 0;
                 int connections = 0;
                 Set<String> nodes = new LinkedHashSet<>();
                 for (UpstreamView v : views) {
-                    if (v.poolKey().equals(key) && p.connections().stream().anyMatch(c -> c.id() == v.id())) {
+                    // The connections the pool's lock saw (one may have left the pool since the views were taken).
+                    if (ids.contains(v.id())) {
                         connections++;
                         inUse += v.channelsInUse();
                         idle += v.channelsIdle();
@@ -304,8 +309,9 @@ public final class WarrenProxy implements AutoCloseable {
                         nodes.add(v.node());
                     }
                 }
-                out.add(new PoolView(key, p.keyed().upstream().username(), p.keyed().upstream().virtualHost(),
-                        connections, inUse, idle, p.clients(), List.copyOf(nodes), blocked));
+                out.add(new PoolView(p.keyed().key().id(), p.keyed().upstream().username(),
+                        p.keyed().upstream().virtualHost(), connections, inUse, idle, p.scrubbing(),
+                        p.channelTarget(), p.scrubRoundTripNanos() / 1e6, p.clients(), List.copyOf(nodes), blocked));
             }
             out.sort(Comparator.comparing(PoolView::poolKey));
             return out;

@@ -37,7 +37,11 @@ final class CtlTables {
                     Column.of("POOL_KEY", "pool_key")));
             case "pools" -> table(json, List.of(Column.of("USER", "user"), Column.of("VHOST", "vhost"),
                     Column.of("CONNECTIONS", "connections"), Column.of("IN_USE", "channels_in_use"),
-                    Column.of("IDLE", "channels_idle"), Column.of("CLIENTS", "clients"),
+                    Column.of("IDLE", "channels_idle"), Column.of("SCRUBBING", "channels_scrubbing"),
+                    Column.of("TARGET", "channel_target"),
+                    new Column("SCRUB_RTT_MS", n -> String.format(java.util.Locale.ROOT, "%.1f",
+                            n.path("scrub_round_trip_millis").asDouble())),
+                    Column.of("CLIENTS", "clients"),
                     new Column("NODES", n -> join(n.path("nodes"))), Column.of("BLOCKED", "blocked"),
                     Column.of("POOL_KEY", "pool_key")));
             case "nodes" -> table(json, nodeColumns(n -> n));

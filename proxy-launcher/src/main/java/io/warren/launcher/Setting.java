@@ -106,7 +106,8 @@ enum Setting {
             + " its barrier before the channel is closed instead.", "scrubTimeout",
             c -> Values.formatDuration(c.scrubTimeout())),
     SCRUB_WAIT("scrub-wait", "DURATION", "How long a client that needs a channel waits for one being scrubbed"
-            + " before a new one is opened upstream (0: never wait).", "scrubWait",
+            + " before a new one is opened upstream, once its pool key has as many channels in scrub as its rate and"
+            + " scrub round trip call for (below that it opens one at once; 0: never wait).", "scrubWait",
             c -> Values.formatDuration(c.scrubWait())),
     SLOW_CLIENT_TIMEOUT("slow-client-timeout", "DURATION", "How long a client may leave its write queue full"
             + " before it is disconnected; also how long a message held in the message-buffer may get no body frame"

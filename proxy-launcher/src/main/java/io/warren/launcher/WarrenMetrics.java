@@ -104,6 +104,10 @@ final class WarrenMetrics implements MultiCollector {
         scrubs.put("success", stats.scrubsSucceeded());
         out.add(labelled(counterBuilder("warren_channel_scrubs", "Scrubs of returned channels, by outcome"),
                 "outcome", scrubs));
+        out.add(labelled(counterBuilder("warren_channel_scrub_waits", "Clients that found no channel idle while"
+                + " their key had all it needed being scrubbed, and waited (at most scrub-wait), by outcome (served:"
+                + " a scrubbed channel came; timed_out: they opened one)"), "outcome",
+                new java.util.TreeMap<>(stats.scrubWaits())));
         out.add(counter("warren_messages_published", "Whole messages clients published through Warren",
                 stats.messagesPublished()));
 

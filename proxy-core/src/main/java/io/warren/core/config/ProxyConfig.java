@@ -34,7 +34,8 @@ import java.util.Set;
  * @param maxIdleChannelsPerKey how many scrubbed upstream channels each pool key keeps ready to lend
  * @param idleChannelTimeout how long a scrubbed channel waits in the pool before it is closed upstream
  * @param scrubWait how long a client that needs a channel waits for one whose scrub is under way before a new
- *     one is opened upstream (zero: never wait)
+ *     one is opened upstream, once its key has as many channels idle or in scrub as its request rate and scrub
+ *     round trip call for (below that it opens one at once; zero: never wait)
  * @param slowClientTimeout how long a client may leave its write queue full before it is disconnected; also how
  *     long a held message may get no body frame while other clients wait for room in {@code messageBuffer} before
  *     its channel is closed (406)

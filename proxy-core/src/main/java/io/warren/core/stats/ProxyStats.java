@@ -105,6 +105,13 @@ public interface ProxyStats {
     /** Scrubs that ended with the channel closed instead of pooled, by reason. */
     Map<String, Long> scrubsFailed();
 
+    /**
+     * Clients that waited for a scrub to finish (their key had all the channels it needed on their way back, none
+     * idle), by outcome: {@code served} (a scrubbed channel came in time), {@code timed_out} (after scrub-wait the
+     * client opened a new one).
+     */
+    Map<String, Long> scrubWaits();
+
     /** Upstream logins started to prove client credentials, by kind ({@code client}, {@code refresh}). */
     Map<String, Long> upstreamLogins();
 

@@ -8,6 +8,7 @@ import io.warren.codec.LongString;
 import io.warren.codec.MethodCodec;
 import io.warren.codec.ProtocolException;
 import io.warren.codec.ReplyCode;
+import io.warren.core.internal.pool.ChannelGrant;
 import io.warren.core.internal.pool.Reply;
 import io.warren.core.internal.pool.ScrubWait;
 import io.warren.core.internal.upstream.Scrubber;
@@ -143,17 +144,15 @@ final class Channels {
 
     private void open(int clientChannel) {
         ClientLogin login = session.login;
-        UpstreamChannel lent = session.clients.pools().lendIdle(login.keyed(), session);
-        if (lent != null) {
-            attach(bind(clientChannel, lent));
-            return;
-        }
-        // Wait briefly for a channel whose scrub is about to finish (config scrubWait: long enough for a local
-        // broker's barrier round trip, far shorter than a remote one's) rather than open one more upstream.
+        // A wait for a scrub is the pool's to call: when the key has as many channels on their way back as its
+        // request rate and scrub round trip need, or one should be back within scrub-wait (a local broker's).
         long waitMillis = session.clients.config().scrubWait().toMillis();
-        ScrubWait wait = waitMillis == 0 ? null
-                : session.clients.pools().awaitScrub(login.keyed(), session, new Allocated(clientChannel));
-        if (wait != null) {
+        ChannelGrant grant = session.clients.pools().requestPlain(login.keyed(), session,
+                new Allocated(clientChannel), TimeUnit.MILLISECONDS.toNanos(waitMillis));
+        if (grant instanceof ChannelGrant.Lent lent) {
+            attach(bind(clientChannel, lent.channel()));
+        } else if (grant instanceof ChannelGrant.AwaitScrub await) {
+            ScrubWait wait = await.scrubWait();
             session.suspend();
             session.loop().schedule(() -> {
                 if (session.clients.pools().cancelScrubWait(login.keyed(), wait) && session.isReading()) {
@@ -162,9 +161,9 @@ final class Channels {
                     session.resume();
                 }
             }, waitMillis, TimeUnit.MILLISECONDS);
-            return;
+        } else {
+            openFresh(clientChannel);
         }
-        openFresh(clientChannel);
     }
 
     private void openFresh(int clientChannel) {

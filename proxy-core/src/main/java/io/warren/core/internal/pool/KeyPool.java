@@ -15,10 +15,9 @@ import io.warren.core.internal.upstream.UpstreamError;
 import io.warren.core.internal.upstream.UpstreamPool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,10 +40,11 @@ final class KeyPool implements UpstreamPool {
     /** Scrubbed channels ready to lend, most recently returned last (lent first: keeps few channels warm). */
     private final ArrayDeque<Scrubber> idlePlain = new ArrayDeque<>();
     private final ArrayDeque<Scrubber> idleConfirm = new ArrayDeque<>();
-    /** Channels being scrubbed right now: one of them is usually about to come back. */
-    private final Set<Scrubber> scrubbing = new HashSet<>();
-    /** Clients that asked for a channel while none was idle but some were being scrubbed. */
+    /** Channels being scrubbed right now, with when their barrier left, oldest first: one is about to come back. */
+    private final LinkedHashMap<Scrubber, Long> scrubbing = new LinkedHashMap<>();
+    /** Clients that asked for a channel while none was idle and the key had all the channels it needs on their way. */
     private final ArrayDeque<ScrubWait> scrubWaiters = new ArrayDeque<>();
+    private final ScrubPipeline pipeline;
     private final Backoff<UpstreamError> backoff = new Backoff<>();
     private int clients;
 
@@ -52,6 +52,7 @@ final class KeyPool implements UpstreamPool {
         this.cluster = cluster;
         this.pools = pools;
         this.keyed = keyed;
+        this.pipeline = new ScrubPipeline(cluster.config().maxIdleChannelsPerKey());
     }
 
     /**
@@ -126,33 +127,43 @@ final class KeyPool implements UpstreamPool {
         }
     }
 
-    /** A scrubbed plain channel, or null when none is idle. */
-    synchronized UpstreamChannel lendIdle(ChannelOwner owner) {
-        return lend(idlePlain, owner);
-    }
-
     /**
-     * Registers a client to be handed the next plain channel whose scrub completes; null when no scrub is under way
-     * (then the caller opens a new channel at once).
+     * A plain channel for a client: a scrubbed one if one is idle; else the client waits for the next scrub when the
+     * key already has as many channels idle or in scrub as its request rate and scrub round trip call for
+     * ({@link ScrubPipeline}), or when the oldest scrub should be back within {@code maxWaitNanos}; else it opens a
+     * new one. {@code maxWaitNanos} 0: it never waits.
      */
-    synchronized ScrubWait awaitScrub(ChannelOwner owner, Reply<UpstreamChannel> reply) {
-        if (scrubbing.isEmpty()) {
-            return null;
+    synchronized ChannelGrant requestPlain(ChannelOwner owner, Reply<UpstreamChannel> reply, long maxWaitNanos) {
+        long now = System.nanoTime();
+        pipeline.requested(now);
+        UpstreamChannel lent = lend(idlePlain, owner);
+        if (lent != null) {
+            return new ChannelGrant.Lent(lent);
         }
-        ScrubWait w = new ScrubWait(owner, reply);
-        scrubWaiters.add(w);
-        return w;
+        if (maxWaitNanos > 0 && !scrubbing.isEmpty() && !pipeline.mayOpen(idlePlain.size() + scrubbing.size(),
+                scrubbing.values(), maxWaitNanos, now)) {
+            ScrubWait w = new ScrubWait(owner, reply);
+            scrubWaiters.add(w);
+            return new ChannelGrant.AwaitScrub(w);
+        }
+        pipeline.opened();
+        return ChannelGrant.OPEN_NEW;
     }
 
     /** Gives up waiting; true if the waiter had not been served (the caller then opens a channel itself). */
     synchronized boolean cancelScrubWait(ScrubWait w) {
         scrubWaiters.remove(w);
-        return w.take();
+        boolean gaveUp = w.take();
+        if (gaveUp) {
+            pipeline.opened();
+            cluster.stats().scrubWaitEnded(false);
+        }
+        return gaveUp;
     }
 
     @Override
     public synchronized void scrubStarted(Scrubber s) {
-        scrubbing.add(s);
+        scrubbing.put(s, System.nanoTime());
     }
 
     @Override
@@ -183,7 +194,10 @@ final class KeyPool implements UpstreamPool {
 
     @Override
     public synchronized boolean offerIdle(Scrubber s) {
-        scrubbing.remove(s);
+        Long started = scrubbing.remove(s);
+        if (started != null) {
+            pipeline.scrubbed(System.nanoTime() - started);
+        }
         UpstreamChannel channel = s.channel();
         UpstreamConnection c = channel.connection();
         if (!channel.confirmMode() && c.state() == UpstreamConnection.State.READY && !c.node().draining()) {
@@ -194,6 +208,7 @@ final class KeyPool implements UpstreamPool {
                     break;
                 }
                 w.take();
+                cluster.stats().scrubWaitEnded(true);
                 Reply.ok(w.owner, w.reply, channel);
                 return true;
             }
@@ -284,7 +299,7 @@ final class KeyPool implements UpstreamPool {
         UpstreamError error = failure;
         connections.remove(c);
         dropIdleOf(c);
-        scrubbing.removeIf(s -> s.channel().connection() == c);
+        scrubbing.keySet().removeIf(s -> s.channel().connection() == c);
         boolean nodeFault = c.failedWithNode();
         if (!wasReady && !nodeFault) {
             // A node that is down is the cluster's to probe; other failures (a vhost the broker refuses) back off.
@@ -364,7 +379,8 @@ final class KeyPool implements UpstreamPool {
             }
             idle.add(n);
         }
-        return new PoolSnapshot(keyed, clients, connections, idle);
+        return new PoolSnapshot(keyed, clients, connections, idle, scrubbing.size(), pipeline.target(),
+                pipeline.roundTripNanos());
     }
 
     synchronized List<UpstreamConnection> connections() {

@@ -68,17 +68,15 @@ public final class UpstreamPools {
         return pool(keyed).allocate(preferred, owner, true);
     }
 
-    /** A scrubbed plain channel, or null when none is idle. */
-    public UpstreamChannel lendIdle(KeyedCredentials keyed, ChannelOwner owner) {
-        return pool(keyed).lendIdle(owner);
-    }
-
     /**
-     * Waits for the next plain channel whose scrub completes (answered ok with it); null when none is being scrubbed.
-     * The client gives up with {@link #cancelScrubWait}.
+     * A plain channel for a client: lent if one is idle; or a wait for the next scrub when the key has all the
+     * channels it needs on their way back, or one should be back within {@code maxWaitNanos}; or the client opens
+     * one ({@link KeyPool#requestPlain}). A waiting client is answered through {@code reply} and gives up with
+     * {@link #cancelScrubWait}.
      */
-    public ScrubWait awaitScrub(KeyedCredentials keyed, ChannelOwner owner, Reply<UpstreamChannel> reply) {
-        return pool(keyed).awaitScrub(owner, reply);
+    public ChannelGrant requestPlain(KeyedCredentials keyed, ChannelOwner owner, Reply<UpstreamChannel> reply,
+            long maxWaitNanos) {
+        return pool(keyed).requestPlain(owner, reply, maxWaitNanos);
     }
 
     /** Gives up a scrub wait; true if it had not been served (the caller then opens a channel itself). */

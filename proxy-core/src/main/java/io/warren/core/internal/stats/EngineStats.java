@@ -36,6 +36,8 @@ public final class EngineStats implements ProxyStats {
     private final LongAdder reuseAllowed = new LongAdder();
     private final LongAdder reuseRefused = new LongAdder();
     private final LongAdder scrubsSucceeded = new LongAdder();
+    private final LongAdder scrubWaitsServed = new LongAdder();
+    private final LongAdder scrubWaitsTimedOut = new LongAdder();
     private final Map<String, LongAdder> scrubsFailed = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> upstreamLogins = new ConcurrentHashMap<>();
     /** The most bytes ever queued for one connection, right after a write to it (DESIGN.md invariant 8). */
@@ -191,6 +193,11 @@ public final class EngineStats implements ProxyStats {
         scrubsSucceeded.increment();
     }
 
+    /** A client's wait for a scrub ended: {@code served} with a scrubbed channel, or not (it opens one). */
+    public void scrubWaitEnded(boolean served) {
+        (served ? scrubWaitsServed : scrubWaitsTimedOut).increment();
+    }
+
     public void scrubFailed(String reason) {
         scrubsFailed.computeIfAbsent(reason, r -> new LongAdder()).increment();
     }
@@ -327,6 +334,11 @@ public final class EngineStats implements ProxyStats {
     @Override
     public long scrubsSucceeded() {
         return scrubsSucceeded.sum();
+    }
+
+    @Override
+    public Map<String, Long> scrubWaits() {
+        return Map.of("served", scrubWaitsServed.sum(), "timed_out", scrubWaitsTimedOut.sum());
     }
 
     @Override
