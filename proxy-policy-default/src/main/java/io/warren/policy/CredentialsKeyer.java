@@ -46,6 +46,12 @@ public final class CredentialsKeyer implements CredentialKeyer {
     /** The HMAC key; immutable after construction (a {@link SecretKeySpec} copies its input). */
     private final SecretKeySpec salt;
 
+    /**
+     * A {@link Mac} is stateful, so each thread keeps its own, keyed once with this instance's salt: the provider
+     * lookup and init cost more than the digest itself, twice per client. {@code doFinal} leaves it keyed and reset.
+     */
+    private final ThreadLocal<Mac> macs = ThreadLocal.withInitial(this::newMac);
+
     /** Uses the process-wide salt, so every instance in one process gives the same keys. */
     public CredentialsKeyer() {
         this(ProcessSalt.VALUE);
@@ -86,10 +92,14 @@ public final class CredentialsKeyer implements CredentialKeyer {
     }
 
     private byte[] hmac(byte[] secret) {
+        return macs.get().doFinal(secret);
+    }
+
+    private Mac newMac() {
         try {
-            Mac mac = Mac.getInstance(HMAC); // a Mac is stateful: one per call keeps key() thread-safe
+            Mac mac = Mac.getInstance(HMAC);
             mac.init(salt);
-            return mac.doFinal(secret);
+            return mac;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(HMAC + " is required of every Java platform", e);
         }

@@ -16,6 +16,12 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.Test;
 
 class CredentialsKeyerTest {
@@ -80,6 +86,45 @@ class CredentialsKeyerTest {
         assertThat(id(creds("PLAIN", "line\nbreak", "pw", "/"))).contains("user=line%0Abreak ");
         assertThat(id(creds("PLAIN", "100%", "pw", "/"))).contains("user=100%25 ");
         assertThat(id(creds("PLAIN", "jürgen", "pw", "/"))).contains("user=j%C3%BCrgen ");
+    }
+
+    /** The shown digest as a fresh, freshly keyed Mac computes it: what the keyer's per-thread Mac must match. */
+    private static String freshDigest(byte[] salt, String secret) throws Exception {
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(salt, "HmacSHA256"));
+        return HexFormat.of().formatHex(mac.doFinal(secret.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+    }
+
+    private static String shownDigest(CredentialsKeyer k, String secret) throws Exception {
+        String id = k.key(creds("PLAIN", "guest", secret, "/")).key().id();
+        return id.substring(id.length() - 16);
+    }
+
+    @Test
+    void theDigestIsAFreshMacsOnEveryCallAndThread() throws Exception {
+        byte[] otherSalt = SALT.clone();
+        otherSalt[15] = 42;
+        CredentialsKeyer other = new CredentialsKeyer(otherSalt);
+        List<String> secrets = List.of("guest-password", "", "x", "guest-password", "jürgen-ü");
+        Callable<Void> check = () -> {
+            for (int round = 0; round < 3; round++) {
+                for (String secret : secrets) { // the two keyers interleaved on one thread keep their own salts
+                    assertThat(shownDigest(keyer, secret)).isEqualTo(freshDigest(SALT, secret));
+                    assertThat(shownDigest(other, secret)).isEqualTo(freshDigest(otherSalt, secret));
+                }
+            }
+            return null;
+        };
+        check.call();
+        ExecutorService threads = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Void>> runs = threads.invokeAll(List.of(check, check, check, check));
+            for (Future<Void> run : runs) {
+                run.get();
+            }
+        } finally {
+            threads.shutdownNow();
+        }
     }
 
     @Test

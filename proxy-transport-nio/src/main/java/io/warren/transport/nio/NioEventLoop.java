@@ -8,7 +8,6 @@ import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
@@ -17,6 +16,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
  * may {@link #execute}), a {@link TimerQueue}, one read buffer shared by all its connections and one scratch array
  * for gathering writes.
  *
- * <p>Each iteration: select (without blocking when tasks are queued; otherwise until the next timer), dispatch the
- * selected keys (a failure closes that connection only), run due timers, run queued tasks (a bounded number, so
- * that a task that re-queues itself cannot starve the sockets).
+ * <p>Each iteration: select (without blocking when tasks are queued; otherwise until the next timer), dispatching
+ * each ready key from inside the select call (a failure closes that connection only), run due timers, run queued
+ * tasks (a bounded number, so that a task that re-queues itself cannot starve the sockets).
  *
  * <p>Wakeups: a thread that queues a task calls {@link Selector#wakeup()} only when the loop is (about to be) blocked
  * in select, signalled by the {@code sleeping} flag; the loop checks the task queue after raising the flag, so a
@@ -45,6 +45,7 @@ final class NioEventLoop implements EventLoop, Runnable {
     private final Thread thread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean sleeping = new AtomicBoolean();
+    private final Consumer<SelectionKey> dispatch = this::dispatch; // one instance, not one per select
     private final TimerQueue timers = new TimerQueue(); // loop only, except ScheduledTask.cancel
     private final ByteBuffer readBuffer; // loop only: lent to one handler at a time, during onRead
     private final ByteBuffer[] gatherScratch; // loop only: the argument of gathering writes
@@ -203,26 +204,26 @@ final class NioEventLoop implements EventLoop, Runnable {
         } catch (IOException e) {
             log.warn("{}: select failed", name, e);
         }
-        processSelectedKeys();
         processBufferedBytes();
         timers.runDue(System.nanoTime(), t -> log.error("{}: timer task failed", name, t));
         runTasks(MAX_TASKS_PER_ITERATION);
     }
 
+    /** Selects and dispatches the ready keys from inside the select call: no selected-key set, no iterator. */
     private void select() throws IOException {
         if (!tasks.isEmpty() || !withBufferedBytes.isEmpty()) {
-            selector.selectNow();
+            selector.selectNow(dispatch);
             return;
         }
         long timeoutNanos = timers.nanosToNext(System.nanoTime());
         sleeping.set(true);
         try {
             if (!tasks.isEmpty() || state != State.RUNNING || timeoutNanos == 0) {
-                selector.selectNow();
+                selector.selectNow(dispatch);
             } else if (timeoutNanos == Long.MAX_VALUE) {
-                selector.select();
+                selector.select(dispatch, 0); // 0: no timeout
             } else {
-                selector.select(Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999)));
+                selector.select(dispatch, Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999)));
             }
         } finally {
             sleeping.set(false);
@@ -235,27 +236,27 @@ final class NioEventLoop implements EventLoop, Runnable {
         }
     }
 
-    private void processSelectedKeys() {
-        Set<SelectionKey> selected = selector.selectedKeys();
-        if (selected.isEmpty()) {
-            return;
+    /**
+     * One ready key, called by the selector once the wait is over. The loop is awake from the first key on: clearing
+     * {@code sleeping} here, as the end of select did before, spares other threads a wake-up that would only make the
+     * next select return at once (tasks they queue now run after the keys). Never throws: a failure closes its key's
+     * target only, and an exception out of the action would drop the rest of the batch.
+     */
+    private void dispatch(SelectionKey key) {
+        if (sleeping.get()) {
+            sleeping.set(false);
         }
-        Iterator<SelectionKey> it = selected.iterator();
-        while (it.hasNext()) {
-            SelectionKey key = it.next();
-            it.remove();
-            Selectable target = (Selectable) key.attachment();
-            int readyOps;
-            try {
-                readyOps = key.readyOps();
-            } catch (CancelledKeyException e) {
-                continue; // closed by an earlier key's handler in this same batch
-            }
-            try {
-                target.onSelected(readyOps);
-            } catch (Throwable t) {
-                failSafely(target, t);
-            }
+        Selectable target = (Selectable) key.attachment();
+        int readyOps;
+        try {
+            readyOps = key.readyOps();
+        } catch (CancelledKeyException e) {
+            return; // closed by an earlier key's handler in this same batch
+        }
+        try {
+            target.onSelected(readyOps);
+        } catch (Throwable t) {
+            failSafely(target, t);
         }
     }
 

@@ -1,16 +1,21 @@
 package io.warren.transport.nio;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import io.warren.api.transport.Connection;
 import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.Transport;
 import io.warren.api.transport.TransportSettings;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class EventLoopTest extends TransportTestSupport {
@@ -112,5 +117,90 @@ class EventLoopTest extends TransportTestSupport {
         try (var rt = nio.start(settings(1))) {
             assertThat(rt.eventLoops()).hasSize(1);
         }
+    }
+
+    /** Keeps the loop busy so that what the clients send next is ready at once at its next select: one batch. */
+    private static void holdLoop(EventLoop loop, CompletableFuture<Void> release) {
+        CompletableFuture<Void> holding = new CompletableFuture<>();
+        loop.execute(() -> {
+            holding.complete(null);
+            release.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join();
+        });
+        holding.orTimeout(WAIT.toSeconds(), TimeUnit.SECONDS).join();
+    }
+
+    private static void send(Socket s, int b) throws Exception {
+        OutputStream out = s.getOutputStream();
+        out.write(b);
+        out.flush();
+    }
+
+    @Test
+    void aHandlerThatThrowsClosesItsConnectionOnlyAndTheLoopGoesOn() throws Exception {
+        start(settings(1));
+        EventLoop loop = runtime.eventLoops().get(0);
+        listen(() -> new EchoHandler() {
+            @Override
+            void afterRead(Connection connection, byte[] bytes) {
+                if (bytes[0] == 'x') {
+                    throw new IllegalStateException("handler failure (expected by the test)");
+                }
+                super.afterRead(connection, bytes);
+            }
+        });
+        Socket failing = client();
+        RecordingHandler failingServer = nextAccepted();
+        Socket echoing = client();
+        RecordingHandler echoingServer = nextAccepted();
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        holdLoop(loop, release);
+        send(failing, 'x');
+        send(echoing, 'y');
+        Thread.sleep(100); // lets both bytes arrive while the loop is held: not a measurement
+        release.complete(null);
+        assertThat(echoing.getInputStream().read()).isEqualTo('y');
+        awaitClosed(failingServer);
+        assertThat(failingServer.closed.join()).hasMessageContaining("expected by the test");
+        assertThat(echoingServer.closes.get()).isZero();
+        send(echoing, 'z');
+        assertThat(echoing.getInputStream().read()).isEqualTo('z');
+        roundTrip(loop);
+    }
+
+    @Test
+    void aConnectionAnotherHandlerClosedIsNotServedAndTheLoopGoesOn() throws Exception {
+        start(settings(1));
+        EventLoop loop = runtime.eventLoops().get(0);
+        AtomicReference<RecordingHandler> first = new AtomicReference<>();
+        List<RecordingHandler> servers = new CopyOnWriteArrayList<>();
+        listen(() -> new RecordingHandler() {
+            @Override
+            void afterRead(Connection connection, byte[] bytes) {
+                if (first.compareAndSet(null, this)) {
+                    for (RecordingHandler other : servers) {
+                        if (other != this) {
+                            other.connection().abort(); // the other key is likely ready in this very batch
+                        }
+                    }
+                }
+            }
+        });
+        Socket a = client();
+        servers.add(nextAccepted());
+        Socket b = client();
+        servers.add(nextAccepted());
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        holdLoop(loop, release);
+        send(a, 1);
+        send(b, 2);
+        Thread.sleep(100); // lets both bytes arrive while the loop is held: not a measurement
+        release.complete(null);
+        await().atMost(WAIT).until(() -> servers.stream().anyMatch(h -> h.closes.get() > 0));
+        roundTrip(loop); // the loop survived the cancelled key
+        assertThat(servers.stream().mapToInt(h -> h.reads.get()).sum()).isEqualTo(1);
+        assertThat(first.get().closes.get()).isZero();
+        CompletableFuture<Void> later = new CompletableFuture<>();
+        loop.schedule(() -> later.complete(null), 1, TimeUnit.MILLISECONDS);
+        later.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
 }

@@ -122,7 +122,7 @@ final class ClientHandshake {
             case MATCH -> {
                 in.position(in.position() + ProtocolHeader.LENGTH);
                 session.state = ClientSession.State.AWAIT_START_OK;
-                session.write(Frames.method(0, session.clients.connectionStart()));
+                session.write(session.clients.connectionStartFrame());
                 if (in != data) {
                     session.processRest(in); // bytes after a split header: the rest of this read
                     return false;

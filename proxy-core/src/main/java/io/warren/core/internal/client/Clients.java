@@ -3,9 +3,6 @@ package io.warren.core.internal.client;
 import io.warren.api.ChannelReusePolicy;
 import io.warren.api.CredentialKeyer;
 import io.warren.api.transport.Connection;
-import io.warren.codec.ConnectionMethod;
-import io.warren.codec.FieldTable;
-import io.warren.codec.LongString;
 import io.warren.core.config.ProxyConfig;
 import io.warren.core.internal.limits.ClientAdmission;
 import io.warren.core.internal.limits.MessageBudget;
@@ -16,8 +13,7 @@ import io.warren.core.internal.pool.UpstreamPools;
 import io.warren.core.internal.stats.EngineStats;
 import io.warren.core.internal.upstream.Cluster;
 import io.warren.core.internal.upstream.ExchangeTypeProbe;
-import io.warren.core.internal.wire.PeerProperties;
-import io.warren.core.internal.wire.Sasl;
+import java.nio.ByteBuffer;
 import java.util.Collections;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,10 +35,7 @@ public final class Clients {
     private final SlowClientBudget slowClientBudget;
     private final VhostPauses pauses;
     private final Set<ClientSession> sessions = ConcurrentHashMap.newKeySet();
-    /** connection.start as last built, and the broker capabilities it was built from. */
-    private volatile StartFor start = new StartFor(null, startMethod(null));
-
-    private record StartFor(FieldTable brokerCapabilities, ConnectionMethod.Start start) {}
+    private final StartFrame start = new StartFrame();
 
     public Clients(ProxyConfig config, EngineStats stats, CredentialKeyer keyer, ChannelReusePolicy policy,
             Cluster cluster, UpstreamPools pools, LoginProofs logins, ClientAdmission admission) {
@@ -132,19 +125,11 @@ public final class Clients {
         return slowClientBudget;
     }
 
-    /** connection.start: Warren's properties, with the capabilities the broker really has (learned upstream). */
-    ConnectionMethod.Start connectionStart() {
-        FieldTable capabilities = cluster.capabilities();
-        StartFor current = start;
-        if (current.brokerCapabilities() != capabilities) {
-            current = new StartFor(capabilities, startMethod(capabilities));
-            start = current;
-        }
-        return current.start();
-    }
-
-    private static ConnectionMethod.Start startMethod(FieldTable brokerCapabilities) {
-        return new ConnectionMethod.Start(0, 9, PeerProperties.asServer(brokerCapabilities),
-                LongString.of(Sasl.MECHANISMS), LongString.of("en_US"));
+    /**
+     * connection.start as a frame of its own for one client (read-only): Warren's properties, with the capabilities
+     * the broker really has (learned upstream).
+     */
+    ByteBuffer connectionStartFrame() {
+        return start.frameFor(cluster.capabilities());
     }
 }

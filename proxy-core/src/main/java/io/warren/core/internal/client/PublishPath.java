@@ -37,10 +37,16 @@ import org.slf4j.LoggerFactory;
  */
 final class PublishPath implements FrameSink {
     private static final Logger log = LoggerFactory.getLogger(PublishPath.class);
+    /**
+     * Room beyond the read in a new output array, for frames Warren adds within the read (a scrub barrier, a
+     * channel.close); more makes the array grow.
+     */
+    private static final int OUTPUT_SLACK = 64;
 
     private final ClientSession session;
     /** The upstream connection the gathered frames are for. */
     private UpstreamConnection target;
+    /** Sized by the read being processed ({@link #beginRead}), 4 KiB at most before it grows. */
     private final GrowableBuffer bytes = new GrowableBuffer(4096);
     /** The message being assembled inline in {@link #bytes}, or null. */
     private ChannelLink inlineMessage;
@@ -66,6 +72,7 @@ final class PublishPath implements FrameSink {
     ByteBuffer beginRead(ByteBuffer data) {
         ByteBuffer outer = reading;
         reading = data;
+        bytes.sizeBy(data, OUTPUT_SLACK); // frames are copied 1:1 (channel number rewritten): the read's size
         return outer;
     }
 
@@ -74,6 +81,7 @@ final class PublishPath implements FrameSink {
         reading = outer;
         evictInlineMessage();
         flush();
+        bytes.sizeBy(outer, OUTPUT_SLACK); // null after the outermost read: the transport's buffer is not kept
     }
 
     // ---------------------------------------------------------------- gathering

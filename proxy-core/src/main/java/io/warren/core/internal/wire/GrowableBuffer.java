@@ -10,6 +10,9 @@ import java.nio.ByteBuffer;
 public final class GrowableBuffer {
     private final int initialCapacity;
     private ByteBuffer buf;
+    /** While set, the read whose frames are copied here: a new backing array is sized by what is left of it. */
+    private ByteBuffer source;
+    private int sourceSlack;
 
     public GrowableBuffer(int initialCapacity) {
         this.initialCapacity = initialCapacity;
@@ -30,10 +33,26 @@ public final class GrowableBuffer {
         buf.put(src.duplicate());
     }
 
+    /**
+     * Sizes each new backing array, until called again, by {@code source}: the first write, what is then left of
+     * {@code source} (neither moved nor kept beyond this buffer's use) and {@code slack}, when that is less than the
+     * initial capacity. For output that copies its input frame for frame: a small read takes a small array. Never
+     * more than without a source: a read whose frames alternate between outputs (a flush each) must not allocate
+     * its rest again and again. More than that still grows the array. Null: the initial capacity again.
+     */
+    public void sizeBy(ByteBuffer source, int slack) {
+        this.source = source;
+        this.sourceSlack = slack;
+    }
+
     /** Makes room for {@code extra} more bytes and returns the buffer to write into (at its position). */
     public ByteBuffer ensure(int extra) {
         if (buf == null) {
-            buf = ByteBuffer.allocate(Math.max(initialCapacity, extra));
+            int capacity = Math.max(initialCapacity, extra);
+            if (source != null) {
+                capacity = (int) Math.min(capacity, (long) extra + source.remaining() + sourceSlack);
+            }
+            buf = ByteBuffer.allocate(capacity);
         } else if (buf.remaining() < extra) {
             long wanted = Math.max((long) buf.capacity() * 2, (long) buf.position() + extra);
             if (wanted > Integer.MAX_VALUE - 16) {
