@@ -173,6 +173,14 @@ class AdminApiIT {
             assertThat(upstream.get("blocked").asBoolean()).isFalse();
             JsonNode pools = ok(call("GET", "/admin/pools"));
             assertThat(pools.findValuesAsText("user")).contains(user);
+            JsonNode pool = null;
+            for (JsonNode p : pools) {
+                pool = p.get("user").asText().equals(user) ? p : pool;
+            }
+            // Nothing scrubbed yet for this key: the scrub pipeline's size is still its bound.
+            assertThat(pool.get("channels_scrubbing").asInt()).isZero();
+            assertThat(pool.get("channel_target").asInt()).isEqualTo(256);
+            assertThat(pool.get("scrub_round_trip_millis").asDouble()).isZero();
             JsonNode nodes = ok(call("GET", "/admin/nodes"));
             assertThat(nodes.get(0).get("name").asText()).isEqualTo(broker.host() + ":" + broker.amqpPort());
             assertThat(nodes.get(0).get("state").asText()).isEqualTo("up");
@@ -194,6 +202,7 @@ class AdminApiIT {
                 assertThat(p.exitCode()).as(view + ": " + p.output()).isZero();
                 assertThat(p.output()).doesNotContain(password);
             }
+            assertThat(ctl("pools").output()).contains("SCRUBBING", "TARGET", "SCRUB_RTT_MS", user);
             assertThat(ctl("nodes").output()).contains("NODE", "STATE", broker.host() + ":" + broker.amqpPort(), "up");
         }
     }

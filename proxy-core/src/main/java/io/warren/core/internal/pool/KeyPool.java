@@ -141,7 +141,7 @@ final class KeyPool implements UpstreamPool {
             return new ChannelGrant.Lent(lent);
         }
         if (maxWaitNanos > 0 && !scrubbing.isEmpty() && !pipeline.mayOpen(idlePlain.size() + scrubbing.size(),
-                scrubbing.values(), maxWaitNanos, now)) {
+                scrubbing.values().iterator().next(), maxWaitNanos, now)) {
             ScrubWait w = new ScrubWait(owner, reply);
             scrubWaiters.add(w);
             return new ChannelGrant.AwaitScrub(w);

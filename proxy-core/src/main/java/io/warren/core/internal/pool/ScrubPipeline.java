@@ -69,26 +69,20 @@ final class ScrubPipeline {
      * Whether a client that found no channel idle opens a new one now rather than wait for a scrub.
      *
      * @param onTheirWay the key's channels idle or being scrubbed
-     * @param scrubStartsNanos when each scrub under way started, oldest first
+     * @param oldestScrubStartNanos when the oldest scrub under way started
      * @param maxWaitNanos the longest a client waits for a scrub ({@code scrub-wait})
      */
-    boolean mayOpen(int onTheirWay, Iterable<Long> scrubStartsNanos, long maxWaitNanos, long nowNanos) {
+    boolean mayOpen(int onTheirWay, long oldestScrubStartNanos, long maxWaitNanos, long nowNanos) {
         if (onTheirWay >= target()) {
             return false;
         }
         if (roundTripNanos == 0) {
             return true;
         }
-        for (long started : scrubStartsNanos) {
-            long dueIn = started + (long) roundTripNanos - nowNanos;
-            if (dueIn >= -maxWaitNanos) {
-                // The first that is not long overdue (one waiting for an old client's confirms may be): the client
-                // waits for it when it should be back sooner than the client would give up on it.
-                if (dueIn <= maxWaitNanos) {
-                    return false;
-                }
-                break;
-            }
+        if (oldestScrubStartNanos + (long) roundTripNanos - nowNanos <= maxWaitNanos) {
+            // Due back sooner than the client would give up on it, or late already (then it is the next to come):
+            // with a broker on loopback that is nearly always, and the pool stays as small as it was.
+            return false;
         }
         if (nowNanos - windowStartNanos >= (long) roundTripNanos) {
             windowStartNanos = nowNanos;
