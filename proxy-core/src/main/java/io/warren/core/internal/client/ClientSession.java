@@ -192,6 +192,7 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
 
     private void process(ByteBuffer data) {
         ByteBuffer outerRead = publish.beginRead(data);
+        int framesRead = 0; // added once, in finally: also the frames before a violation count
         try {
             if (state == State.AWAIT_HEADER && !handshake.readProtocolHeader(data)) {
                 return;
@@ -208,7 +209,7 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
                 if (frame == null) {
                     break;
                 }
-                clients.stats().clientFrameReceived();
+                framesRead++;
                 if (state == State.CLOSING) {
                     awaitCloseOk(frame);
                 } else {
@@ -228,6 +229,7 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
             log.warn("client {}: internal error while processing its frames", conn.id(), e);
             violation(ReplyCode.INTERNAL_ERROR, "internal error in proxy", 0, 0);
         } finally {
+            clients.stats().clientFramesReceived(framesRead);
             publish.endRead(outerRead);
         }
     }

@@ -2,6 +2,7 @@ package io.warren.core.internal.client;
 
 import io.warren.codec.FrameType;
 import io.warren.core.internal.limits.MessageBudget;
+import io.warren.core.internal.wire.Frames;
 import java.nio.ByteBuffer;
 
 /**
@@ -41,9 +42,10 @@ final class HeldMessage {
         this.chunk = frameMax - FrameType.OVERHEAD;
         this.bodyLeft = bodySize;
         this.frames = 2 + (bodySize + chunk - 1) / chunk;
-        buf.put(methodFrame.duplicate());
-        buf.put((byte) FrameType.HEADER).putShort((short) channel).putInt(headerPayload.remaining())
-                .put(headerPayload.duplicate()).put((byte) FrameType.FRAME_END);
+        Frames.putAbsolute(buf, methodFrame);
+        buf.put((byte) FrameType.HEADER).putShort((short) channel).putInt(headerPayload.remaining());
+        Frames.putAbsolute(buf, headerPayload);
+        buf.put((byte) FrameType.FRAME_END);
     }
 
     /**
@@ -116,17 +118,18 @@ final class HeldMessage {
             throw new IllegalArgumentException("body payload of " + payload.remaining() + " bytes exceeds the "
                     + bodyLeft + " left");
         }
-        ByteBuffer src = payload.duplicate();
-        while (src.hasRemaining()) {
+        // Absolute copies: neither the payload nor a view of it is moved or made per part.
+        int from = payload.position();
+        int end = payload.limit();
+        while (from < end) {
             if (frameLeft == 0) {
                 frameLeft = (int) Math.min(chunk, bodyLeft);
                 buf.put((byte) FrameType.BODY).putShort((short) channel).putInt(frameLeft);
             }
-            int n = Math.min(frameLeft, src.remaining());
-            ByteBuffer part = src.duplicate();
-            part.limit(part.position() + n);
-            buf.put(part);
-            src.position(src.position() + n);
+            int n = Math.min(frameLeft, end - from);
+            buf.put(buf.position(), payload, from, n);
+            buf.position(buf.position() + n);
+            from += n;
             frameLeft -= n;
             bodyLeft -= n;
             if (frameLeft == 0) {

@@ -63,6 +63,12 @@ final class PublishPath implements FrameSink {
     private long budgetGranted;
     /** Reads are paused until an upstream connection this client writes to drains. */
     private boolean pausedForBackPressure;
+    /**
+     * Frames gathered for upstream and messages completed during the read, added to the engine's counters once at
+     * {@link #endRead} (outside a read, at once): a striped add per frame was a measurable share of a message's cost.
+     */
+    private int framesSentInRead;
+    private int messagesInRead;
 
     PublishPath(ClientSession session) {
         this.session = session;
@@ -79,9 +85,25 @@ final class PublishPath implements FrameSink {
     /** The read ends: nothing stays inline in the output, and what was gathered goes upstream. */
     void endRead(ByteBuffer outer) {
         reading = outer;
+        addCounts(); // first: nothing below may lose them
         evictInlineMessage();
         flush();
         bytes.sizeBy(outer, OUTPUT_SLACK); // null after the outermost read: the transport's buffer is not kept
+    }
+
+    private void addCounts() {
+        session.clients.stats().upstreamFramesSent(framesSentInRead);
+        session.clients.stats().messagesPublished(messagesInRead);
+        framesSentInRead = 0;
+        messagesInRead = 0;
+    }
+
+    /** Counts one frame for upstream: per read while in one, otherwise at once. */
+    private void countFrameSent() {
+        framesSentInRead++;
+        if (reading == null) {
+            addCounts();
+        }
     }
 
     // ---------------------------------------------------------------- gathering
@@ -93,7 +115,7 @@ final class PublishPath implements FrameSink {
         evictInlineMessage();
         retarget(upstream);
         bytes.append(frame);
-        session.clients.stats().upstreamFrameSent();
+        countFrameSent();
     }
 
     /** Queues a client's frame (not part of a message) for its link's upstream channel. */
@@ -103,7 +125,7 @@ final class PublishPath implements FrameSink {
         }
         retarget(link.upstream.connection());
         Frames.copyFrame(frame.type(), link.upstream.number(), frame.payload(), bytes);
-        session.clients.stats().upstreamFrameSent();
+        countFrameSent();
     }
 
     private void retarget(UpstreamConnection upstream) {
@@ -158,7 +180,7 @@ final class PublishPath implements FrameSink {
     }
 
     private void appendMessageFrame(ChannelLink link, Frame frame) {
-        session.clients.stats().upstreamFrameSent();
+        countFrameSent();
         if (link.held != null) {
             link.held.appendBody(frame.payload());
             link.heldProgressNanos = System.nanoTime();
@@ -293,7 +315,7 @@ final class PublishPath implements FrameSink {
             heldStallCheck = session.loop().schedule(this::checkHeldStalls,
                     session.clients.config().slowClientTimeout().toMillis(), TimeUnit.MILLISECONDS);
         }
-        session.clients.stats().upstreamFrameSent(); // the header frame, now in the layout
+        countFrameSent(); // the header frame, now in the layout
         return true;
     }
 
@@ -417,7 +439,10 @@ final class PublishPath implements FrameSink {
             link.upstream.recordPublish();
         }
         session.messagesPublished++;
-        session.clients.stats().messagePublished();
+        messagesInRead++;
+        if (reading == null) {
+            addCounts();
+        }
     }
 
     /**

@@ -183,10 +183,11 @@ public final class UpstreamConnection implements ConnectionHandler {
         assert loop.inEventLoop();
         lastReadNanos = System.nanoTime();
         stats.upstreamBytesReceived(data.remaining());
+        int framesRead = 0; // added once per read, in finally: also the frames before an error count
         try {
             Frame frame;
             while (state != State.CLOSED && (frame = decoder.next(data)) != null) {
-                stats.upstreamFrameReceived();
+                framesRead++;
                 if (state == State.READY || state == State.CLOSING) {
                     route(frame);
                 } else {
@@ -199,6 +200,7 @@ public final class UpstreamConnection implements ConnectionHandler {
             fail(UpstreamError.of(ReplyCode.CONNECTION_FORCED, "upstream " + node.name() + " sent a malformed frame: "
                     + e.getMessage()), true);
         } finally {
+            stats.upstreamFramesReceived(framesRead);
             router.dispatch();
         }
     }

@@ -54,7 +54,18 @@ public final class Frames {
     public static void copyFrame(int type, int channel, ByteBuffer payload, GrowableBuffer out) {
         int size = payload.remaining();
         ByteBuffer dst = out.ensure(size + FrameType.OVERHEAD);
-        dst.put((byte) type).putShort((short) channel).putInt(size).put(payload.duplicate())
-                .put((byte) FrameType.FRAME_END);
+        dst.put((byte) type).putShort((short) channel).putInt(size);
+        putAbsolute(dst, payload);
+        dst.put((byte) FrameType.FRAME_END);
+    }
+
+    /**
+     * Copies {@code src} (position to limit, left unchanged) into {@code dst} at its position, which it advances. An
+     * absolute bulk put: no duplicate of {@code src} per frame on the forward path.
+     */
+    public static void putAbsolute(ByteBuffer dst, ByteBuffer src) {
+        int n = src.remaining();
+        dst.put(dst.position(), src, src.position(), n);
+        dst.position(dst.position() + n);
     }
 }

@@ -28,9 +28,7 @@ public final class GrowableBuffer {
 
     /** Appends {@code src} from its position to its limit, leaving {@code src} unchanged. */
     public void append(ByteBuffer src) {
-        int n = src.remaining();
-        ensure(n);
-        buf.put(src.duplicate());
+        Frames.putAbsolute(ensure(src.remaining()), src);
     }
 
     /**
