@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The scrub pipeline: a client that finds no channel idle opens one at once while its key has fewer channels on their
- * way back (idle or being scrubbed) than its request rate and scrub round trip call for, unless a scrub should be back
- * within scrub-wait; once the key has them all, it waits. The broker is behind a {@link FaultRelay} whose link is
+ * way back (idle or being scrubbed) than its request rate and scrub round trip call for, unless its scrubs take less
+ * than scrub-wait (a broker close by); once the key has them all, it waits. The broker is behind a {@link FaultRelay} whose link is
  * stalled, so scrubs stay under way exactly as long as the test says; scrub-wait is seconds, so a client that waited
  * when it should not have, or did not when it should have, shows in the counters.
  */
@@ -164,7 +164,7 @@ class ScrubWaitTest {
     }
 
     @Test
-    void belowItsTargetAClientWaitsForAScrubDueBackWithinScrubWait() throws Exception {
+    void belowItsTargetAClientWaitsForAScrubWhenScrubsTakeLessThanScrubWait() throws Exception {
         startWarren(Duration.ofSeconds(5));
         assertThat(warmUp(150)).isEqualTo(2);
         long before = opened();
@@ -174,8 +174,8 @@ class ScrubWaitTest {
             publishAndClose(chA);
             await().atMost(Duration.ofSeconds(10)).until(() -> pool().channelsScrubbing() == 1);
 
-            // One on its way back, below the target of 2; but due within a local round trip, far inside scrub-wait
-            // (and then late: still the next to come).
+            // One on its way back, below the target of 2; but the key's scrubs take a local round trip, far less than
+            // scrub-wait: waiting for one costs the client less than a new channel costs the broker.
             CompletableFuture<Channel> chC = createChannelAsync(c);
             Thread.sleep(300);
             assertThat(chC).isNotDone();

@@ -145,7 +145,7 @@ final class Channels {
     private void open(int clientChannel) {
         ClientLogin login = session.login;
         // A wait for a scrub is the pool's to call: when the key has as many channels on their way back as its
-        // request rate and scrub round trip need, or one should be back within scrub-wait (a local broker's).
+        // request rate and scrub round trip need, or its scrubs take less than scrub-wait (a local broker's).
         long waitMillis = session.clients.config().scrubWait().toMillis();
         ChannelGrant grant = session.clients.pools().requestPlain(login.keyed(), session,
                 new Allocated(clientChannel), TimeUnit.MILLISECONDS.toNanos(waitMillis));

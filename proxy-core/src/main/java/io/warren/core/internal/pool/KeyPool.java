@@ -130,8 +130,8 @@ final class KeyPool implements UpstreamPool {
     /**
      * A plain channel for a client: a scrubbed one if one is idle; else the client waits for the next scrub when the
      * key already has as many channels idle or in scrub as its request rate and scrub round trip call for
-     * ({@link ScrubPipeline}), or when the oldest scrub should be back within {@code maxWaitNanos}; else it opens a
-     * new one. {@code maxWaitNanos} 0: it never waits.
+     * ({@link ScrubPipeline}), or when its scrubs take less than {@code maxWaitNanos}; else it opens a new one.
+     * {@code maxWaitNanos} 0: it never waits.
      */
     synchronized ChannelGrant requestPlain(ChannelOwner owner, Reply<UpstreamChannel> reply, long maxWaitNanos) {
         long now = System.nanoTime();
@@ -140,8 +140,8 @@ final class KeyPool implements UpstreamPool {
         if (lent != null) {
             return new ChannelGrant.Lent(lent);
         }
-        if (maxWaitNanos > 0 && !scrubbing.isEmpty() && !pipeline.mayOpen(idlePlain.size() + scrubbing.size(),
-                scrubbing.values().iterator().next(), maxWaitNanos, now)) {
+        if (maxWaitNanos > 0 && !scrubbing.isEmpty()
+                && !pipeline.mayOpen(idlePlain.size() + scrubbing.size(), maxWaitNanos, now)) {
             ScrubWait w = new ScrubWait(owner, reply);
             scrubWaiters.add(w);
             return new ChannelGrant.AwaitScrub(w);

@@ -4,9 +4,9 @@ package io.warren.core.internal.pool;
  * How many of a key's channels should be on their way back to its clients (idle, or being scrubbed) so that a client
  * finds one ready: the arrival rate of channel requests times the scrub's round trip, with room for bursts. A client
  * that finds none idle opens a new channel while the key holds fewer than that (channel.open is pipelined: it costs
- * the client nothing), unless the oldest scrub under way should finish within the client's longest wait (a broker
- * on loopback: waiting a fraction of a millisecond is cheaper than one more channel on the broker); once the key has
- * them all it waits for the next scrub. Opens are also limited per round trip, because they travel on the connection
+ * the client nothing), unless the scrub round trip is within the client's longest wait (a broker on loopback:
+ * waiting a fraction of a millisecond is cheaper than one more channel on the broker); once the key has them all it
+ * waits for the next scrub. Opens are also limited per round trip, because they travel on the connection
  * that carries the scrub barriers: a flood of them delays every scrub behind it, which would make more clients find
  * none ready (docs/benchmarks.md, section 8, "the scrub pipeline").
  *
@@ -69,19 +69,18 @@ final class ScrubPipeline {
      * Whether a client that found no channel idle opens a new one now rather than wait for a scrub.
      *
      * @param onTheirWay the key's channels idle or being scrubbed
-     * @param oldestScrubStartNanos when the oldest scrub under way started
      * @param maxWaitNanos the longest a client waits for a scrub ({@code scrub-wait})
      */
-    boolean mayOpen(int onTheirWay, long oldestScrubStartNanos, long maxWaitNanos, long nowNanos) {
+    boolean mayOpen(int onTheirWay, long maxWaitNanos, long nowNanos) {
         if (onTheirWay >= target()) {
             return false;
         }
         if (roundTripNanos == 0) {
             return true;
         }
-        if (oldestScrubStartNanos + (long) roundTripNanos - nowNanos <= maxWaitNanos) {
-            // Due back sooner than the client would give up on it, or late already (then it is the next to come):
-            // with a broker on loopback that is nearly always, and the pool stays as small as it was.
+        if (roundTripNanos <= maxWaitNanos) {
+            // A broker close by (loopback): a scrub is back sooner than the client would give up on it, so waiting
+            // costs it less than one more channel costs the broker, and the pool stays as small as it was.
             return false;
         }
         if (nowNanos - windowStartNanos >= (long) roundTripNanos) {

@@ -70,7 +70,7 @@ public final class UpstreamPools {
 
     /**
      * A plain channel for a client: lent if one is idle; or a wait for the next scrub when the key has all the
-     * channels it needs on their way back, or one should be back within {@code maxWaitNanos}; or the client opens
+     * channels it needs on their way back, or its scrubs take less than {@code maxWaitNanos}; or the client opens
      * one ({@link KeyPool#requestPlain}). A waiting client is answered through {@code reply} and gives up with
      * {@link #cancelScrubWait}.
      */

@@ -22,7 +22,7 @@ class ScrubPipelineTest {
         ScrubPipeline p = new ScrubPipeline(256);
         assertThat(p.target()).isEqualTo(256);
         p.requested(0);
-        assertThat(p.mayOpen(10, 0, 0, 0)).isTrue();
+        assertThat(p.mayOpen(10, 0, 0)).isTrue();
         p.scrubbed(50 * MS); // a round trip but one request: no rate yet
         assertThat(p.target()).isEqualTo(256);
         assertThat(p.roundTripNanos()).isEqualTo(50 * MS);
@@ -59,21 +59,19 @@ class ScrubPipelineTest {
     void atTheTargetAClientWaits() {
         ScrubPipeline p = settled(256, 200, 2); // target 2
         long now = 100 * 200 * MS;
-        assertThat(p.mayOpen(1, now, 0, now)).isTrue();
-        assertThat(p.mayOpen(2, now, 0, now)).isFalse();
-        assertThat(p.mayOpen(3, now, 0, now)).isFalse();
+        assertThat(p.mayOpen(1, 0, now)).isTrue();
+        assertThat(p.mayOpen(2, 0, now)).isFalse();
+        assertThat(p.mayOpen(3, 0, now)).isFalse();
     }
 
     @Test
-    void belowTheTargetAClientStillWaitsForAScrubDueBackWithinItsLongestWait() {
-        ScrubPipeline p = settled(256, 1, 50); // target 76, 50 ms scrubs
-        long now = 1_000 * MS;
+    void belowTheTargetAClientWaitsWhenScrubsTakeLessThanItsLongestWait() {
+        long now = 100_000 * MS;
         long tenMs = 10 * MS;
-        assertThat(p.mayOpen(5, now - 45 * MS, tenMs, now)).isFalse(); // due in 5 ms: wait for it
-        assertThat(p.mayOpen(5, now - 40 * MS, tenMs, now)).isFalse(); // due in 10 ms
-        assertThat(p.mayOpen(5, now - 30 * MS, tenMs, now)).isTrue(); // due in 20 ms: open one
-        assertThat(p.mayOpen(5, now - 55 * MS, tenMs, now)).isFalse(); // late: the next to come
-        assertThat(p.mayOpen(5, now - 500 * MS, tenMs, now)).isFalse();
+        assertThat(settled(256, 1, 50).mayOpen(5, tenMs, now)).isTrue(); // 50 ms away: open one
+        assertThat(settled(256, 1, 8).mayOpen(5, tenMs, now)).isFalse(); // 8 ms: wait for the scrub
+        assertThat(settled(256, 1, 10).mayOpen(5, tenMs, now)).isFalse();
+        assertThat(settled(256, 1, 8).mayOpen(5, 0, now)).isTrue(); // scrub-wait 0: never waits
     }
 
     @Test
@@ -81,13 +79,13 @@ class ScrubPipelineTest {
         ScrubPipeline p = settled(256, 1, 50); // target 76: 19 opens per 50 ms round trip
         long now = 1_000 * MS;
         int opened = 0;
-        while (p.mayOpen(0, now, 0, now)) {
+        while (p.mayOpen(0, 0, now)) {
             p.opened();
             opened++;
         }
         assertThat(opened).isEqualTo(19);
-        assertThat(p.mayOpen(0, now + 49 * MS, 0, now + 49 * MS)).isFalse();
-        assertThat(p.mayOpen(0, now + 50 * MS, 0, now + 50 * MS)).isTrue(); // the next round trip
+        assertThat(p.mayOpen(0, 0, now + 49 * MS)).isFalse();
+        assertThat(p.mayOpen(0, 0, now + 50 * MS)).isTrue(); // the next round trip
     }
 
     @Test
@@ -95,10 +93,10 @@ class ScrubPipelineTest {
         ScrubPipeline p = settled(256, 10, 20); // target ceil(3) + 1 = 4, a quarter is 1: at least 2
         assertThat(p.target()).isEqualTo(4);
         long now = 5_000 * MS;
-        assertThat(p.mayOpen(0, now, 0, now)).isTrue();
+        assertThat(p.mayOpen(0, 0, now)).isTrue();
         p.opened();
-        assertThat(p.mayOpen(0, now, 0, now)).isTrue();
+        assertThat(p.mayOpen(0, 0, now)).isTrue();
         p.opened();
-        assertThat(p.mayOpen(0, now, 0, now)).isFalse();
+        assertThat(p.mayOpen(0, 0, now)).isFalse();
     }
 }
