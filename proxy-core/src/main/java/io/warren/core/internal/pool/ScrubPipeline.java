@@ -41,7 +41,7 @@ final class ScrubPipeline {
     void requested(long nowNanos) {
         if (requested) {
             long gap = Math.min(Math.max(0, nowNanos - lastRequestNanos), LONGEST_GAP_NANOS);
-            gapNanos = gapNanos == 0 ? gap : gapNanos + WEIGHT * (gap - gapNanos);
+            gapNanos = smoothed(gapNanos, gap);
         }
         requested = true;
         lastRequestNanos = nowNanos;
@@ -50,7 +50,7 @@ final class ScrubPipeline {
     /** A scrub finished: its channel is ready {@code tookNanos} after the barrier left. */
     void scrubbed(long tookNanos) {
         long took = Math.max(0, tookNanos);
-        roundTripNanos = roundTripNanos == 0 ? took : roundTripNanos + WEIGHT * (took - roundTripNanos);
+        roundTripNanos = smoothed(roundTripNanos, took);
     }
 
     /**
@@ -93,6 +93,11 @@ final class ScrubPipeline {
     /** A client opens a new channel (after {@link #mayOpen}, or after waiting for a scrub in vain). */
     void opened() {
         opensInWindow++;
+    }
+
+    /** {@code average} moved towards {@code sample} by {@link #WEIGHT}; the sample itself while there is none (0). */
+    private static double smoothed(double average, long sample) {
+        return average == 0 ? sample : average + WEIGHT * (sample - average);
     }
 
     /** The smoothed scrub round trip in nanoseconds; 0 before the first scrub finished. */
