@@ -2,6 +2,7 @@ package io.warren.core;
 
 import io.warren.api.ChannelReusePolicy;
 import io.warren.api.CredentialKeyer;
+import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.Listener;
 import io.warren.api.transport.NetworkRuntime;
 import io.warren.api.transport.ProxyProtocol;
@@ -248,7 +249,7 @@ public final class WarrenProxy implements AutoCloseable {
     private CompletableFuture<List<ClientView>> clientViews(Collection<ClientSession> sessions) {
         boolean draining = !accepting;
         return OnOwnLoops.map(sessions, ClientSession::loop,
-                s -> s.gone() ? null : s.view(draining), Comparator.comparingLong(ClientView::id));
+                s -> s.gone() ? null : s.view(draining, loopIndex(s.loop())), Comparator.comparingLong(ClientView::id));
     }
 
     private Optional<ClientSession> session(long id) {
@@ -280,8 +281,18 @@ public final class WarrenProxy implements AutoCloseable {
                 items.add(new Item(pool.connections().get(i), pool.idleChannels().get(i)));
             }
         }
-        return OnOwnLoops.map(items, item -> item.connection().loop(), item -> item.connection().view(item.idle()),
+        return OnOwnLoops.map(items, item -> item.connection().loop(),
+                item -> item.connection().view(item.idle(), loopIndex(item.connection().loop())),
                 Comparator.comparingLong(UpstreamView::id));
+    }
+
+    private int loopIndex(EventLoop loop) {
+        return runtime.eventLoops().indexOf(loop);
+    }
+
+    /** The number of event loops: a pool key has at most one upstream connection per loop while it has room. */
+    public int eventLoops() {
+        return runtime.eventLoops().size();
     }
 
     /** Every pool key now, with its upstream connections in sum, by key. */

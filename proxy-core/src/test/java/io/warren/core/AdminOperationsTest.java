@@ -228,13 +228,19 @@ class AdminOperationsTest {
         try (Connection c = named(name, user).newConnection(); Connection c2 = named(name + "-2", user).newConnection()) {
             Channel a = c.createChannel();
             c.createChannel();
-            List<UpstreamView> ups = warren.proxy.upstreams().get(10, TimeUnit.SECONDS).stream()
-                    .filter(u -> u.user().equals(user)).toList();
-            assertThat(ups).hasSize(1);
-            UpstreamView u = ups.get(0);
+            // The second client, on the other event loop, is served by the first one's connection at once, and its
+            // loop gets a connection of the key for the clients after it.
+            await().atMost(Duration.ofSeconds(10)).until(() -> upstreamsOf(user).stream()
+                    .allMatch(u -> u.state().equals("ready")));
+            List<UpstreamView> ups = upstreamsOf(user);
+            assertThat(ups).hasSizeBetween(1, warren.eventLoops());
+            assertThat(ups).extracting(UpstreamView::eventLoop).doesNotHaveDuplicates();
+            assertThat(ups.stream().mapToInt(UpstreamView::clients).sum()).isEqualTo(2);
+            List<UpstreamView> busy = ups.stream().filter(u -> u.channelsInUse() > 0).toList();
+            assertThat(busy).as("both channels of one client on its connection").hasSize(1);
+            UpstreamView u = busy.get(0);
             assertThat(u.vhost()).isEqualTo("/");
             assertThat(u.node()).isEqualTo(broker.host() + ":" + broker.amqpPort());
-            assertThat(u.state()).isEqualTo("ready");
             assertThat(u.channelsInUse()).isEqualTo(2);
             assertThat(u.clients()).isEqualTo(2);
             assertThat(u.blocked()).isFalse();
@@ -243,7 +249,7 @@ class AdminOperationsTest {
             PoolView p = warren.proxy.pools().get(10, TimeUnit.SECONDS).stream()
                     .filter(x -> x.user().equals(user)).findFirst().orElseThrow();
             assertThat(p.poolKey()).isEqualTo(u.poolKey());
-            assertThat(p.connections()).isEqualTo(1);
+            assertThat(p.connections()).isEqualTo(ups.size());
             assertThat(p.channelsInUse()).isEqualTo(2);
             assertThat(p.clients()).isEqualTo(2);
             assertThat(p.nodes()).containsExactly(u.node());
@@ -256,6 +262,10 @@ class AdminOperationsTest {
                     + warren.proxy.clients().get();
             assertThat(everything).contains(user).doesNotContain(SECRET);
         }
+    }
+
+    private List<UpstreamView> upstreamsOf(String user) throws Exception {
+        return warren.proxy.upstreams().get(10, TimeUnit.SECONDS).stream().filter(u -> u.user().equals(user)).toList();
     }
 
     @Test

@@ -17,12 +17,15 @@ import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.GetResponse;
 import com.rabbitmq.client.MessageProperties;
 import com.rabbitmq.client.ShutdownSignalException;
+import io.warren.core.admin.ClientView;
+import io.warren.core.admin.UpstreamView;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -33,6 +36,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -374,10 +379,110 @@ class ClientOperationsTest {
     }
 
     @Test
-    void fiftyConcurrentClientsShareOneBrokerConnection() throws Exception {
+    void fiftyConcurrentClientsShareOneBrokerConnectionPerEventLoop() throws Exception {
         // A Warren of its own, so no earlier login (re-authentication interval) can add a second connection.
         try (WarrenHarness warren = WarrenHarness.start(broker)) {
             fiftyClients(warren);
+        }
+    }
+
+    @Test
+    void onceEveryLoopHasAConnectionAClientsChannelsAreOnItsOwnLoop() throws Exception {
+        // A frame passed from one event loop to another wakes the other (docs/benchmarks.md, section 8): a client's
+        // channels belong on an upstream connection its own loop serves. Policy "never" pools no channel, so every
+        // channel here is opened for its client.
+        try (WarrenHarness warren = WarrenHarness.start(broker, c -> c, "never")) {
+            warren.connectOnEveryLoop();
+            String name = unique("own-loop");
+            List<Connection> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2 * warren.eventLoops(); i++) {
+                    Connection c = warren.factory().newConnection(name);
+                    c.createChannel();
+                    c.createChannel();
+                    clients.add(c);
+                }
+                List<UpstreamView> upstreams = warren.proxy.upstreams().get(10, TimeUnit.SECONDS);
+                Map<Long, Integer> loopOfUpstream = upstreams.stream()
+                        .collect(Collectors.toMap(UpstreamView::id, UpstreamView::eventLoop));
+                List<ClientView> views = warren.proxy.clients().get(10, TimeUnit.SECONDS).stream()
+                        .filter(v -> v.connectionName().equals(name)).toList();
+                // Each client is served by its own loop's connection alone (the first earlier clients are gone).
+                for (UpstreamView u : upstreams) {
+                    assertThat(u.clients()).as("clients of the connection on loop %d", u.eventLoop())
+                            .isEqualTo(views.stream().filter(v -> v.eventLoop() == u.eventLoop()).count());
+                }
+                assertThat(views).hasSize(clients.size());
+                assertThat(views).extracting(ClientView::eventLoop).as("clients on every loop")
+                        .containsAll(IntStream.range(0, warren.eventLoops()).boxed().toList());
+                for (ClientView v : views) {
+                    assertThat(v.channels()).hasSize(2);
+                    assertThat(v.channels()).extracting(ch -> loopOfUpstream.get(ch.upstreamConnection()))
+                            .as("the loops of client %d's upstream connections", v.id()).containsOnly(v.eventLoop());
+                }
+            } finally {
+                for (Connection c : clients) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aClientServedFromAnotherLoopOpensItsLaterChannelsOnItsOwnLoop() throws Exception {
+        // The second client comes before its loop has a connection of the key: it is served at once by the first
+        // one's, on the other loop, while its own loop's is dialed; the channels it opens after that are on its loop.
+        try (WarrenHarness warren = WarrenHarness.start(broker, c -> c, "never");
+                Connection first = warren.factory().newConnection("first");
+                Connection second = warren.factory().newConnection("second")) {
+            first.createChannel();
+            await().atMost(Duration.ofSeconds(10)).until(() -> warren.proxy.upstreamConnectionCount()
+                    == warren.eventLoops() && warren.proxy.upstreams().get().stream()
+                            .allMatch(u -> u.state().equals("ready")));
+            second.createChannel();
+            second.createChannel();
+            Map<Long, Integer> loopOfUpstream = warren.proxy.upstreams().get(10, TimeUnit.SECONDS).stream()
+                    .collect(Collectors.toMap(UpstreamView::id, UpstreamView::eventLoop));
+            ClientView v = warren.proxy.clients().get(10, TimeUnit.SECONDS).stream()
+                    .filter(c -> c.connectionName().equals("second")).findFirst().orElseThrow();
+            assertThat(v.channels()).extracting(ch -> loopOfUpstream.get(ch.upstreamConnection()))
+                    .containsExactly(v.eventLoop(), v.eventLoop());
+        }
+    }
+
+    @Test
+    void aClientIsLentOnlyIdleChannelsOfItsOwnLoopOnceItsLoopHasAConnection() throws Exception {
+        // connectOnEveryLoop leaves the key's idle channels on the first loop: the later loops' first clients were
+        // served there while their own connections were dialed. A client of another loop opens a channel on its own
+        // loop's connection rather than borrowing one of those, and the channels it returns are lent on its loop.
+        try (WarrenHarness warren = WarrenHarness.start(broker, c -> c, "publish-safe")) {
+            warren.connectOnEveryLoop();
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> warren.proxy.pools().get().get(0).channelsScrubbing() == 0);
+            int rounds = 3 * warren.eventLoops();
+            long[] opened = new long[rounds];
+            for (int i = 0; i < rounds; i++) {
+                long before = warren.proxy.stats().upstreamChannelsOpenedTotal();
+                String name = unique("lent-" + i);
+                try (Connection c = warren.factory().newConnection(name)) {
+                    Channel ch = c.createChannel();
+                    Map<Long, Integer> loopOfUpstream = warren.proxy.upstreams().get(10, TimeUnit.SECONDS).stream()
+                            .collect(Collectors.toMap(UpstreamView::id, UpstreamView::eventLoop));
+                    ClientView v = warren.proxy.clients().get(10, TimeUnit.SECONDS).stream()
+                            .filter(cv -> cv.connectionName().equals(name)).findFirst().orElseThrow();
+                    assertThat(v.channels()).extracting(u -> loopOfUpstream.get(u.upstreamConnection()))
+                            .as("the loop of client %d's channel (client on loop %d)", i, v.eventLoop())
+                            .containsExactly(v.eventLoop());
+                    ch.basicPublish("", "no-such-queue", null, "x".getBytes(StandardCharsets.UTF_8));
+                    ch.close();
+                }
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> warren.proxy.pools().get().get(0).channelsScrubbing() == 0);
+                opened[i] = warren.proxy.stats().upstreamChannelsOpenedTotal() - before;
+            }
+            // Each loop opens a channel once at most; after that its clients are lent the ones it scrubbed.
+            assertThat(Arrays.stream(opened).sum()).isLessThanOrEqualTo(warren.eventLoops());
+            assertThat(Arrays.copyOfRange(opened, rounds - warren.eventLoops(), rounds)).containsOnly(0L);
         }
     }
 
@@ -411,7 +516,10 @@ class ClientOperationsTest {
                 t.join();
             }
             assertThat(errors).isEmpty();
-            assertThat(warren.brokerConnectionsFromWarren() - before).isEqualTo(1);
+            // One per loop (the clients are spread over the loops; each loop's own connection keeps their frames
+            // on it), the second dialed beside the first while the first served everyone.
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> warren.brokerConnectionsFromWarren() - before == warren.eventLoops());
             try (Connection c = warren.factory().newConnection(); Channel ch = c.createChannel()) {
                 await().atMost(Duration.ofSeconds(20)).until(() -> ch.messageCount(q) == 1000);
                 ch.queueDelete(q);

@@ -9,6 +9,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.ShutdownSignalException;
+import io.warren.core.admin.UpstreamView;
 import io.warren.core.stats.NodeStatus;
 import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.RabbitCluster;
@@ -101,10 +102,18 @@ class ClusterFailoverTest {
         }
         assertThat(node(w, 0).connections()).as("first connections of 4 keys, fewest first").isEqualTo(2);
         assertThat(node(w, 1).connections()).isEqualTo(2);
+        String first = w.proxy.upstreams().get().stream().filter(u -> u.user().equals(user(0))).findFirst()
+                .orElseThrow().node();
         for (int k = 0; k < 5; k++) {
-            clients.add(as(w, 0).newConnection()); // more clients of one key share its connection
+            clients.add(as(w, 0).newConnection()); // more clients of one key share its connection on their loop
         }
-        assertThat(w.proxy.upstreamConnectionCount()).isEqualTo(USERS);
+        await().atMost(Duration.ofSeconds(10)).until(() -> w.proxy.upstreams().get().stream()
+                .allMatch(u -> u.state().equals("ready")));
+        List<UpstreamView> ofFirstKey = w.proxy.upstreams().get().stream().filter(u -> u.user().equals(user(0)))
+                .toList();
+        assertThat(ofFirstKey).as("a connection per event loop at most").hasSizeBetween(1, w.eventLoops());
+        assertThat(ofFirstKey).extracting(UpstreamView::node).as("all on the key's node").containsOnly(first);
+        assertThat(w.proxy.upstreamConnectionCount()).isEqualTo(USERS - 1 + ofFirstKey.size());
         for (Connection c : clients) {
             c.close();
         }

@@ -172,6 +172,7 @@ class HostileClientRegressionTest {
             channel = connection.createChannel();
             channel.confirmSelect();
             queue = channel.queueDeclare("regression-" + UUID.randomUUID(), false, true, true, null).getQueue();
+            warren.connectOnEveryLoop(); // the key's connections on the other loops are not the try's doing
             upstream = WarrenHarness.brokerConnectionPidsFromWarren(broker);
         }
 

@@ -341,7 +341,10 @@ class ReuseTest {
         // about as long as a client's whole life, so a few channels circulate (measured 6 on a quiet machine, 13-25
         // with the machine's two cores loaded 3-4 times over).
         assertThat(after[0] - before[0]).as("channels opened on the broker").isLessThanOrEqualTo(30);
-        assertThat(after[1] - before[1]).as("connections opened on the broker").isLessThanOrEqualTo(1);
+        // One on each other event loop for the clients the warm-up's connection serves, and the one more this test
+        // allowed before connections were per loop.
+        assertThat(after[1] - before[1]).as("connections opened on the broker")
+                .isLessThanOrEqualTo(warren.eventLoops());
         assertThat(reuse().channelsLent()).as("channels lent from the pool").isGreaterThanOrEqualTo(1000 - 30);
     }
 

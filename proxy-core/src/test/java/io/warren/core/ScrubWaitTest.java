@@ -11,6 +11,7 @@ import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -37,9 +38,13 @@ class ScrubWaitTest {
         relay = FaultRelay.start(broker.host(), broker.amqpPort());
     }
 
+    /**
+     * One event loop: the key's idle channels, scrubs and waiters are then one set, which these tests count (with
+     * more loops each loop keeps its own, see {@code ClientOperationsTest}).
+     */
     private void startWarren(Duration scrubWait) throws Exception {
         warren = WarrenHarness.start(broker, relay.address(), c -> c.toBuilder().scrubWait(scrubWait).build(),
-                "publish-safe");
+                "publish-safe", 1);
     }
 
     @AfterEach
@@ -68,6 +73,27 @@ class ScrubWaitTest {
         }
         assertThat(opened() - before).as("one channel, lent again and again").isLessThanOrEqualTo(1);
         return pool().channelTarget();
+    }
+
+    /**
+     * Clients on every event loop (consecutive clients are spread over the loops) until the key has an upstream
+     * connection on each: a delay set on the relay's links then holds for all the key's channels.
+     */
+    private void connectOnEveryLoop() throws Exception {
+        List<Connection> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < warren.eventLoops(); i++) {
+                Connection c = warren.factory().newConnection();
+                clients.add(c);
+                publishAndClose(c.createChannel());
+            }
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> warren.proxy.upstreamConnectionCount() == warren.eventLoops());
+        } finally {
+            for (Connection c : clients) {
+                c.close();
+            }
+        }
     }
 
     /** {@code c.createChannel()} on another thread: it may wait for a scrub. */
@@ -134,9 +160,7 @@ class ScrubWaitTest {
     @Test
     void atItsTargetAClientWaitsForAScrubThatIsNotDueYet() throws Exception {
         startWarren(Duration.ofMillis(50));
-        try (Connection first = warren.factory().newConnection()) {
-            publishAndClose(first.createChannel()); // the key's upstream connection, now through the relay
-        }
+        connectOnEveryLoop(); // the key's upstream connections, now through the relay
         // The broker 200 ms away: each scrub takes a round trip far longer than scrub-wait.
         relay.openLinks().forEach(l -> l.delay(Duration.ofMillis(100)));
         int target = warmUp(700);

@@ -1,11 +1,14 @@
 package io.warren.core;
 
+import static org.awaitility.Awaitility.await;
+
 import com.rabbitmq.client.ConnectionFactory;
 import io.warren.api.ChannelReusePolicy;
 import io.warren.api.CredentialKeyer;
 import io.warren.api.Providers;
 import io.warren.api.transport.Transport;
 import io.warren.api.transport.TransportSettings;
+import io.warren.core.admin.PoolView;
 import io.warren.core.config.ProxyConfig;
 import io.warren.core.config.UpstreamNode;
 import io.warren.testsupport.RabbitBroker;
@@ -48,15 +51,29 @@ final class WarrenHarness implements AutoCloseable {
      */
     static WarrenHarness start(RabbitBroker broker, InetSocketAddress upstream, UnaryOperator<ProxyConfig> tweak,
             String policyName) throws IOException {
+        return start(broker, upstream, tweak, policyName, TransportSettings.defaults().eventLoops());
+    }
+
+    /** As {@link #start(RabbitBroker, InetSocketAddress, UnaryOperator, String)}, with {@code eventLoops} loops. */
+    static WarrenHarness start(RabbitBroker broker, InetSocketAddress upstream, UnaryOperator<ProxyConfig> tweak,
+            String policyName, int eventLoops) throws IOException {
         return start(broker, tweak.apply(ProxyConfig.defaults(upstream)
-                .withListen(new InetSocketAddress("127.0.0.1", 0))), policyName);
+                .withListen(new InetSocketAddress("127.0.0.1", 0))), policyName, eventLoops);
     }
 
     private static WarrenHarness start(RabbitBroker broker, ProxyConfig config, String policyName)
             throws IOException {
+        return start(broker, config, policyName, TransportSettings.defaults().eventLoops());
+    }
+
+    private static WarrenHarness start(RabbitBroker broker, ProxyConfig config, String policyName, int eventLoops)
+            throws IOException {
         ClassLoader cl = WarrenHarness.class.getClassLoader();
+        TransportSettings d = TransportSettings.defaults();
+        TransportSettings settings = new TransportSettings(eventLoops, d.writeHighWaterMark(), d.writeLowWaterMark(),
+                d.acceptBacklog(), d.connectTimeout());
         WarrenProxy proxy = WarrenProxy.start(config, Providers.load(Transport.class, "nio", cl),
-                TransportSettings.defaults(), Providers.load(CredentialKeyer.class, "credentials", cl),
+                settings, Providers.load(CredentialKeyer.class, "credentials", cl),
                 Providers.load(ChannelReusePolicy.class, policyName, cl));
         try {
             proxy.awaitNodesChecked(Duration.ofSeconds(10)); // its check of the upstream at start is done
@@ -79,6 +96,38 @@ final class WarrenHarness implements AutoCloseable {
         ProxyConfig config = tweak.apply(ProxyConfig.builder(nodes).listen(new InetSocketAddress("127.0.0.1", 0)))
                 .build();
         return start(cluster.node(0), config, policyName);
+    }
+
+    /** Warren's event loops: a pool key gets an upstream connection on each loop its clients are on. */
+    int eventLoops() {
+        return proxy.eventLoops();
+    }
+
+    /**
+     * A guest client on every event loop in turn (consecutive clients are spread over the loops), each opening a
+     * channel, so that guest's key has an upstream connection on each loop; returns once guest's key has one per loop
+     * and every upstream connection of Warren is ready (open on the broker).
+     */
+    void connectOnEveryLoop() throws Exception {
+        for (int i = 0; i < eventLoops(); i++) {
+            try (com.rabbitmq.client.Connection c = factory().newConnection()) {
+                c.createChannel().close();
+            }
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                proxy.upstreams().get().stream().allMatch(u -> u.state().equals("ready"))
+                        && proxy.pools().get().stream().filter(p -> p.user().equals("guest"))
+                                .mapToInt(PoolView::connections).sum() == eventLoops());
+    }
+
+    /**
+     * Makes the next client land {@code n} event loops further round: accepted connections are handed to the loops
+     * in turn, and a socket that connects and closes at once takes its turn.
+     */
+    void skipLoops(int n) throws IOException {
+        for (int i = 0; i < n; i++) {
+            new java.net.Socket("127.0.0.1", port()).close();
+        }
     }
 
     int port() {

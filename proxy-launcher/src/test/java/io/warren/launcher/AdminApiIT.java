@@ -171,6 +171,10 @@ class AdminApiIT {
             assertThat(upstream.get("user").asText()).isEqualTo(user);
             assertThat(upstream.get("channels_in_use").asInt()).isEqualTo(1);
             assertThat(upstream.get("blocked").asBoolean()).isFalse();
+            assertThat(v.get("event_loop").isInt()).as("the client's event_loop").isTrue();
+            assertThat(upstream.get("event_loop").isInt()).as("the upstream's event_loop").isTrue();
+            assertThat(v.get("event_loop").asInt()).isNotNegative();
+            assertThat(upstream.get("event_loop").asInt()).isNotNegative();
             JsonNode pools = ok(call("GET", "/admin/pools"));
             assertThat(pools.findValuesAsText("user")).contains(user);
             JsonNode pool = null;

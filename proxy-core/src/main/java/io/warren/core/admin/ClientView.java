@@ -24,6 +24,8 @@ import java.util.List;
  * @param messagesPublished whole messages it published
  * @param messagesDelivered messages delivered to it (basic.deliver and basic.get-ok)
  * @param writeQueueBytes bytes queued for it and not yet written to its socket
+ * @param eventLoop the index of the event loop that serves it (0 to the number of loops - 1); its channels are
+ *     cheapest on upstream connections of the same loop
  */
 public record ClientView(
         long id,
@@ -41,7 +43,8 @@ public record ClientView(
         long bytesSent,
         long messagesPublished,
         long messagesDelivered,
-        long writeQueueBytes) {
+        long writeQueueBytes,
+        int eventLoop) {
 
     public ClientView {
         channels = List.copyOf(channels);

@@ -19,6 +19,7 @@ import java.time.Instant;
  * @param heartbeatSeconds the heartbeat interval agreed with the broker (0: none, or not tuned yet)
  * @param lastHeardMillis milliseconds since the broker last sent anything on it
  * @param blocked whether the broker has blocked it (connection.blocked: a resource alarm)
+ * @param eventLoop the index of the event loop that serves it; a key has a connection on each loop its clients are on
  */
 public record UpstreamView(
         long id,
@@ -33,4 +34,5 @@ public record UpstreamView(
         Instant openedAt,
         int heartbeatSeconds,
         long lastHeardMillis,
-        boolean blocked) {}
+        boolean blocked,
+        int eventLoop) {}

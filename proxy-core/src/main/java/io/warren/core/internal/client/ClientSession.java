@@ -577,8 +577,9 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
      * What the admin API shows of this client now.
      *
      * @param draining whether Warren no longer accepts clients (an open client then drains)
+     * @param eventLoop the index of its loop among the runtime's
      */
-    public ClientView view(boolean draining) {
+    public ClientView view(boolean draining, int eventLoop) {
         assert onLoop();
         ClientCredentials who = login != null ? login.credentials() : handshake != null ? handshake.credentials()
                 : null;
@@ -605,7 +606,7 @@ public final class ClientSession implements ConnectionHandler, ChannelOwner {
         return new ClientView(conn.id(), conn.remoteAddress(), who == null ? "" : who.username(),
                 who == null ? "" : who.virtualHost(), connectionName, product, version, conn.isTls(),
                 Instant.ofEpochMilli(acceptedMillis), shownState, shown, bytesReceived, bytesSent, messagesPublished,
-                messagesDelivered, conn.queuedBytes());
+                messagesDelivered, conn.queuedBytes(), eventLoop);
     }
 
     /** Closes this client for the operator: 320 CONNECTION_FORCED with {@code text}, as the broker's own tools do. */

@@ -15,6 +15,7 @@ import io.warren.core.internal.upstream.UpstreamError;
 import io.warren.core.internal.upstream.UpstreamPool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -62,16 +63,29 @@ final class KeyPool implements UpstreamPool {
     synchronized void authenticate(Waiter<UpstreamConnection> waiter, String connectionName,
             UpstreamConnection parked) {
         long now = System.nanoTime();
+        EventLoop home = waiter.requester().loop();
+        UpstreamConnection ready = null;
         for (UpstreamConnection c : connections) {
-            if (c.state() == UpstreamConnection.State.READY && !c.node().draining()) {
-                clients++;
-                c.addMember(waiter.requester());
-                waiter.ok(c);
+            if (c.state() == UpstreamConnection.State.READY && !c.node().draining()
+                    && (ready == null || c.loop() == home)) {
+                ready = c;
+            }
+        }
+        if (ready != null) {
+            clients++;
+            ready.addMember(waiter.requester());
+            waiter.ok(ready);
+            if (ready.loop() == home) {
                 if (parked != null) {
                     parked.abandon();
                 }
-                return;
+            } else {
+                // Served at once from another loop; the clients after it on this loop get a connection of their own,
+                // so that their frames do not cross loops (each crossing wakes a sleeping loop: docs/benchmarks.md,
+                // section 8, item 1).
+                openOnLoop(home, ready.node(), connectionName, waiter.loginKey(), parked, now);
             }
+            return;
         }
         if (parked != null && !parked.node().draining()) {
             connections.add(parked);
@@ -93,7 +107,36 @@ final class KeyPool implements UpstreamPool {
         }
     }
 
-    /** A channel on a connection with room, preferring the client's own; null when all are full. */
+    /**
+     * Gives {@code loop} a connection of the key when it has none open or on its way: adopts {@code parked} (dialed on
+     * the client's loop to prove its login) when it is on the key's {@code node}, or dials one. Nothing waits for it;
+     * while the broker fails this key's logins, nothing is dialed.
+     */
+    private void openOnLoop(EventLoop loop, Node node, String connectionName, PoolKey loginKey,
+            UpstreamConnection parked, long now) {
+        boolean has = false;
+        for (UpstreamConnection c : connections) {
+            UpstreamConnection.State s = c.state();
+            has |= c.loop() == loop && !c.node().draining() && s != UpstreamConnection.State.CLOSING
+                    && s != UpstreamConnection.State.CLOSED;
+        }
+        if (!has && parked != null && parked.loop() == loop && parked.node() == node && !node.draining()) {
+            connections.add(parked);
+            parked.adopt(this, keyed);
+            return;
+        }
+        if (parked != null) {
+            parked.abandon();
+        }
+        if (!has && !backoff.waiting(now)) {
+            dial(loop, connectionName, loginKey);
+        }
+    }
+
+    /**
+     * A channel on a connection with room: on the client's loop first (the client's own connection, then another),
+     * then the client's own, then any; null when all are full.
+     */
     synchronized UpstreamChannel allocate(UpstreamConnection preferred, ChannelOwner owner, boolean internal) {
         if (!internal) {
             UpstreamChannel lent = lend(idlePlain, owner);
@@ -101,15 +144,25 @@ final class KeyPool implements UpstreamPool {
                 return lent;
             }
         }
-        if (preferred != null && connections.contains(preferred)) {
+        boolean own = preferred != null && connections.contains(preferred);
+        if (own && preferred.loop() == owner.loop()) {
             UpstreamChannel channel = preferred.allocate(owner);
             if (channel != null) {
                 return channel;
             }
         }
+        UpstreamChannel channel = allocateOther(preferred, owner, owner.loop());
+        if (channel == null && own && preferred.loop() != owner.loop()) {
+            channel = preferred.allocate(owner);
+        }
+        return channel != null ? channel : allocateOther(preferred, owner, null);
+    }
+
+    /** A channel on a connection other than {@code preferred}, on {@code loop} (null: any); null if none has room. */
+    private UpstreamChannel allocateOther(UpstreamConnection preferred, ChannelOwner owner, EventLoop loop) {
         for (UpstreamConnection c : connections) {
             // A draining node's connections serve only the clients at home there (their channels stay together).
-            if (c != preferred && !c.node().draining()) {
+            if (c != preferred && !c.node().draining() && (loop == null || c.loop() == loop)) {
                 UpstreamChannel channel = c.allocate(owner);
                 if (channel != null) {
                     return channel;
@@ -136,12 +189,14 @@ final class KeyPool implements UpstreamPool {
     synchronized ChannelGrant requestPlain(ChannelOwner owner, Reply<UpstreamChannel> reply, long maxWaitNanos) {
         long now = System.nanoTime();
         pipeline.requested(now);
-        UpstreamChannel lent = lend(idlePlain, owner);
+        EventLoop loop = lendingLoop(owner);
+        UpstreamChannel lent = lend(idlePlain, owner, loop);
         if (lent != null) {
             return new ChannelGrant.Lent(lent);
         }
-        if (maxWaitNanos > 0 && !scrubbing.isEmpty()
-                && !pipeline.mayOpen(idlePlain.size() + scrubbing.size(), maxWaitNanos, now)) {
+        int scrubbingHere = onLoop(scrubbing.keySet(), loop);
+        if (maxWaitNanos > 0 && scrubbingHere > 0
+                && !pipeline.mayOpen(onLoop(idlePlain, loop) + scrubbingHere, maxWaitNanos, now)) {
             ScrubWait w = new ScrubWait(owner, reply);
             scrubWaiters.add(w);
             return new ChannelGrant.AwaitScrub(w);
@@ -176,12 +231,47 @@ final class KeyPool implements UpstreamPool {
         return lend(idleConfirm, owner);
     }
 
+    /** The most recently returned idle channel the owner may take ({@link #lendingLoop}); null if none. */
     private UpstreamChannel lend(ArrayDeque<Scrubber> idle, ChannelOwner owner) {
+        return lend(idle, owner, lendingLoop(owner));
+    }
+
+    /**
+     * The loop whose channels {@code owner} is lent, waits for and has opened: its own once the key has a ready
+     * connection there, else null (any). Each loop keeps its own idle channels then, and a client's frames stay on
+     * its loop and its loop's connection, so that the key's publishers and consumers are spread over the key's
+     * connections instead of all on one: one connection that the broker's flow control holds back for a fast
+     * publisher holds back every consumer's acks on it as well (docs/benchmarks.md section 14).
+     */
+    private EventLoop lendingLoop(ChannelOwner owner) {
+        EventLoop loop = owner.loop();
+        for (UpstreamConnection c : connections) {
+            if (c.loop() == loop && c.state() == UpstreamConnection.State.READY && !c.node().draining()) {
+                return loop;
+            }
+        }
+        return null;
+    }
+
+    /** How many of {@code scrubbers}' channels are on {@code loop} (null: all of them). */
+    private static int onLoop(Collection<Scrubber> scrubbers, EventLoop loop) {
+        if (loop == null) {
+            return scrubbers.size();
+        }
+        int n = 0;
+        for (Scrubber s : scrubbers) {
+            n += s.channel().connection().loop() == loop ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** The most recently returned idle channel on {@code loop} (null: any); null if none. */
+    private UpstreamChannel lend(ArrayDeque<Scrubber> idle, ChannelOwner owner, EventLoop loop) {
         for (Iterator<Scrubber> it = idle.descendingIterator(); it.hasNext(); ) {
             Scrubber s = it.next();
             UpstreamConnection c = s.channel().connection();
-            if (c.node().draining()) {
-                continue; // its connection's housekeeping closes it
+            if (c.node().draining() || (loop != null && c.loop() != loop)) {
+                continue; // a draining node's: its connection's housekeeping closes it
             }
             it.remove();
             cluster.stats().idleChannelUnpooled();
@@ -201,12 +291,17 @@ final class KeyPool implements UpstreamPool {
         UpstreamChannel channel = s.channel();
         UpstreamConnection c = channel.connection();
         if (!channel.confirmMode() && c.state() == UpstreamConnection.State.READY && !c.node().draining()) {
-            ScrubWait w;
-            while ((w = scrubWaiters.poll()) != null) {
+            // The first waiter that may take a channel of this loop (lendingLoop); the others wait for their own.
+            for (Iterator<ScrubWait> it = scrubWaiters.iterator(); it.hasNext(); ) {
+                ScrubWait w = it.next();
+                EventLoop loop = lendingLoop(w.owner);
+                if (loop != null && loop != c.loop()) {
+                    continue;
+                }
                 if (!c.lend(s, w.owner)) {
-                    scrubWaiters.addFirst(w);
                     break;
                 }
+                it.remove();
                 w.take();
                 cluster.stats().scrubWaitEnded(true);
                 Reply.ok(w.owner, w.reply, channel);
@@ -331,14 +426,15 @@ final class KeyPool implements UpstreamPool {
 
     @Override
     public synchronized boolean mayCloseIdle(UpstreamConnection c, boolean idleExpired) {
-        // Only when a newer login of the same key superseded it (re-authentication), or when it has been idle long
-        // enough and is not the last one while this key has clients.
+        // Only when a newer login of the same key on the same loop superseded it (re-authentication; the key keeps a
+        // connection per loop its clients are on), or when it has been idle long enough and is not the last one while
+        // this key has clients.
         boolean superseded = false;
         boolean another = false;
         for (UpstreamConnection o : connections) {
             if (o != c && o.state() == UpstreamConnection.State.READY) {
                 another = true;
-                superseded |= o.authenticatedNanos() > c.authenticatedNanos();
+                superseded |= o.loop() == c.loop() && o.authenticatedNanos() > c.authenticatedNanos();
             }
         }
         if (!superseded && !(idleExpired && (clients == 0 || another)) && !c.node().draining()) {

@@ -588,8 +588,9 @@ public final class UpstreamConnection implements ConnectionHandler {
      * What the admin API shows of this connection now; on its loop.
      *
      * @param idleChannels its channels waiting idle in the pool (counted by the pool, under its lock)
+     * @param eventLoop the index of its loop among the runtime's
      */
-    public UpstreamView view(int idleChannels) {
+    public UpstreamView view(int idleChannels, int eventLoop) {
         assert loop.inEventLoop();
         KeyedCredentials key = keyed;
         int clients = 0;
@@ -600,7 +601,7 @@ public final class UpstreamConnection implements ConnectionHandler {
                 key == null ? "" : key.upstream().username(), key == null ? "" : key.upstream().virtualHost(),
                 state.name().toLowerCase(Locale.ROOT), Math.max(0, slots.open() - idleChannels), idleChannels,
                 clients, Instant.ofEpochMilli(createdMillis), heartbeatSeconds,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastReadNanos), blocked);
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastReadNanos), blocked, eventLoop);
     }
 
     @Override
