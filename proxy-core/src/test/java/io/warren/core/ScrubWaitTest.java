@@ -11,7 +11,6 @@ import io.warren.testsupport.RabbitBroker;
 import io.warren.testsupport.WithRabbitBroker;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -73,27 +72,6 @@ class ScrubWaitTest {
         }
         assertThat(opened() - before).as("one channel, lent again and again").isLessThanOrEqualTo(1);
         return pool().channelTarget();
-    }
-
-    /**
-     * Clients on every event loop (consecutive clients are spread over the loops) until the key has an upstream
-     * connection on each: a delay set on the relay's links then holds for all the key's channels.
-     */
-    private void connectOnEveryLoop() throws Exception {
-        List<Connection> clients = new ArrayList<>();
-        try {
-            for (int i = 0; i < warren.eventLoops(); i++) {
-                Connection c = warren.factory().newConnection();
-                clients.add(c);
-                publishAndClose(c.createChannel());
-            }
-            await().atMost(Duration.ofSeconds(10))
-                    .until(() -> warren.proxy.upstreamConnectionCount() == warren.eventLoops());
-        } finally {
-            for (Connection c : clients) {
-                c.close();
-            }
-        }
     }
 
     /** {@code c.createChannel()} on another thread: it may wait for a scrub. */
@@ -160,7 +138,7 @@ class ScrubWaitTest {
     @Test
     void atItsTargetAClientWaitsForAScrubThatIsNotDueYet() throws Exception {
         startWarren(Duration.ofMillis(50));
-        connectOnEveryLoop(); // the key's upstream connections, now through the relay
+        warren.connectOnEveryLoop(); // the key's upstream connections, now through the relay
         // The broker 200 ms away: each scrub takes a round trip far longer than scrub-wait.
         relay.openLinks().forEach(l -> l.delay(Duration.ofMillis(100)));
         int target = warmUp(700);
