@@ -216,7 +216,9 @@ public final class CpuPerWorkBench {
                 WarrenSpec spec = specs.stream().filter(w -> w.name().equals(t)).findFirst().orElse(null);
                 ProxyProcess p = spec != null ? spec.start(brokerHost, brokerPort, logs) : switch (t) {
                     case "socat" -> ProxyProcess.socat(brokerHost, brokerPort, logs);
-                    default -> ProxyProcess.haproxy(brokerHost, brokerPort, logs);
+                    // room for the storm's clients and those still closing from the warm-up's
+                    default -> ProxyProcess.haproxy(brokerHost, brokerPort,
+                            Math.max(storm, stormWarmup) + 2 * stormInFlight + 100, logs);
                 };
                 procs.put(t, p);
                 System.out.println("  started " + p);

@@ -90,15 +90,17 @@ final class ProxyProcess implements AutoCloseable {
 
     /**
      * {@code haproxy} in TCP mode (epoll, one process, its default of a thread per CPU), no logging, no health
-     * checks, no timeouts that would cut idle held clients.
+     * checks, no timeouts that would cut idle held clients. At least {@code maxconn} connections at once (9,000 or
+     * more): a storm larger than haproxy's limit would wait in its queue forever. haproxy raises its own file limit to
+     * two descriptors per connection, and exits naming the limit when the hard limit it inherits is lower.
      */
-    static ProxyProcess haproxy(String upstreamHost, int upstreamPort, Path logDir)
+    static ProxyProcess haproxy(String upstreamHost, int upstreamPort, int maxconn, Path logDir)
             throws IOException, InterruptedException {
         int port = freePort();
         Path cfg = logDir.resolve("haproxy-" + port + ".cfg");
         Files.writeString(cfg, String.join("\n",
                 "global",
-                "    maxconn 9000", // two descriptors each: within a 20000 file limit
+                "    maxconn " + Math.max(9000, maxconn),
                 "defaults",
                 "    mode tcp",
                 "    timeout connect 10s",
