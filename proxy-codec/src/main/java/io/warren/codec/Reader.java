@@ -127,29 +127,26 @@ final class Reader {
 
     /** Decodes n bytes at pos as strict UTF-8 and advances; null (position unchanged) when malformed. */
     private String utf8(int n) {
-        boolean ascii = true;
-        for (int i = pos, end = pos + n; i < end; i++) {
-            if (b.get(i) < 0) {
-                ascii = false;
-                break;
-            }
+        // One bulk read (or the heap buffer's own array), then the scan: a get per byte costs a call each without C2.
+        byte[] a;
+        int from;
+        if (b.hasArray()) {
+            a = b.array();
+            from = b.arrayOffset() + pos;
+        } else {
+            a = new byte[n];
+            b.get(pos, a);
+            from = 0;
         }
         String s;
-        if (ascii && b.hasArray()) {
-            // The common case: one copy, straight from the frame into the string, no decoding work.
-            s = new String(b.array(), b.arrayOffset() + pos, n, StandardCharsets.ISO_8859_1);
-        } else if (ascii) {
-            byte[] a = new byte[n];
-            b.get(pos, a);
-            s = new String(a, StandardCharsets.ISO_8859_1);
+        if (isAscii(a, from, n)) {
+            s = new String(a, from, n, StandardCharsets.ISO_8859_1); // the common case: no decoding work
         } else {
-            byte[] a = new byte[n];
-            b.get(pos, a);
             try {
                 CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
                         .onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(ByteBuffer.wrap(a));
+                        .decode(ByteBuffer.wrap(a, from, n));
                 s = chars.toString();
             } catch (CharacterCodingException e) {
                 return null;
@@ -157,6 +154,15 @@ final class Reader {
         }
         pos += n;
         return s;
+    }
+
+    private static boolean isAscii(byte[] a, int from, int n) {
+        for (int i = from, end = from + n; i < end; i++) {
+            if (a[i] < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A table argument: its length is part of the method layout, its contents are table syntax. */

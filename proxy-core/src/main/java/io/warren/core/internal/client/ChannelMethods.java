@@ -34,7 +34,10 @@ final class ChannelMethods {
 
     static void handle(ClientSession session, ChannelLink link, Frame frame, AmqpMethod method)
             throws ProtocolException {
-        Optional<HardError> hard = HardErrorScreen.check(method).or(() -> link.rules.check(method));
+        Optional<HardError> hard = HardErrorScreen.check(method);
+        if (hard.isEmpty()) {
+            hard = link.rules.check(method); // not Optional.or: a capturing lambda per method costs without C2
+        }
         if (hard.isPresent()) {
             session.hardError(hard.get());
             return;

@@ -253,12 +253,23 @@ final class PublishPath implements FrameSink {
         return link.pendingMethod.duplicate();
     }
 
+    /** The size of {@link #methodFrameOf}, without the view. */
+    private int methodFrameSize(ChannelLink link) {
+        if (inlineMessage == link) {
+            return bytes.size() - inlineMessageStart;
+        }
+        if (link.pendingMethod == null) {
+            throw new IllegalStateException("content header without its method frame");
+        }
+        return link.pendingMethod.remaining();
+    }
+
     /**
      * The largest body this message may have: {@code max-message-size}, or what fits in the whole message-buffer
      * once laid out for the upstream connection.
      */
     private long maxBodySize(ChannelLink link, Frame header) {
-        int methodAndHeader = methodFrameOf(link).remaining() + header.size() + FrameType.OVERHEAD;
+        int methodAndHeader = methodFrameSize(link) + header.size() + FrameType.OVERHEAD;
         long fits = HeldMessage.largestBodyWithin(session.clients.messageBudget().capacity(), methodAndHeader,
                 link.upstream.connection().frameMax());
         return Math.min(session.clients.config().maxMessageSize(), Math.max(0, fits));

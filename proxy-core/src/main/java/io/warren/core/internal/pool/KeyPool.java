@@ -66,8 +66,7 @@ final class KeyPool implements UpstreamPool {
         EventLoop home = waiter.requester().loop();
         UpstreamConnection ready = null;
         for (UpstreamConnection c : connections) {
-            if (c.state() == UpstreamConnection.State.READY && !c.node().draining()
-                    && (ready == null || c.loop() == home)) {
+            if (serves(c) && (ready == null || c.loop() == home)) {
                 ready = c;
             }
         }
@@ -236,6 +235,11 @@ final class KeyPool implements UpstreamPool {
         return lend(idle, owner, lendingLoop(owner));
     }
 
+    /** Whether new clients and channels may go to {@code c}: it is ready, and its node is not being drained. */
+    private static boolean serves(UpstreamConnection c) {
+        return c.state() == UpstreamConnection.State.READY && !c.node().draining();
+    }
+
     /**
      * The loop whose channels {@code owner} is lent, waits for and has opened: its own once the key has a ready
      * connection there, else null (any). Each loop keeps its own idle channels then, and a client's frames stay on
@@ -246,7 +250,7 @@ final class KeyPool implements UpstreamPool {
     private EventLoop lendingLoop(ChannelOwner owner) {
         EventLoop loop = owner.loop();
         for (UpstreamConnection c : connections) {
-            if (c.loop() == loop && c.state() == UpstreamConnection.State.READY && !c.node().draining()) {
+            if (c.loop() == loop && serves(c)) {
                 return loop;
             }
         }
@@ -290,7 +294,7 @@ final class KeyPool implements UpstreamPool {
         }
         UpstreamChannel channel = s.channel();
         UpstreamConnection c = channel.connection();
-        if (!channel.confirmMode() && c.state() == UpstreamConnection.State.READY && !c.node().draining()) {
+        if (!channel.confirmMode() && serves(c)) {
             // The first waiter that may take a channel of this loop (lendingLoop); the others wait for their own.
             for (Iterator<ScrubWait> it = scrubWaiters.iterator(); it.hasNext(); ) {
                 ScrubWait w = it.next();
@@ -309,7 +313,7 @@ final class KeyPool implements UpstreamPool {
             }
         }
         if (idlePlain.size() + idleConfirm.size() >= cluster.config().maxIdleChannelsPerKey()
-                || c.state() != UpstreamConnection.State.READY || !connections.contains(c) || c.node().draining()) {
+                || !serves(c) || !connections.contains(c)) {
             return false;
         }
         channel.idleSince(System.nanoTime());

@@ -18,6 +18,9 @@ public final class SyncMethods {
 
     /** Whether the broker will answer this client method with a reply on the same channel. */
     public static boolean expectsReply(AmqpMethod m) {
+        if (m instanceof BasicMethod.Publish || m instanceof BasicMethod.Ack) {
+            return false; // the message path's methods, decided at once: each test below costs a call without C2
+        }
         if (m instanceof ExchangeMethod.Declare d) {
             return !d.nowait();
         } else if (m instanceof ExchangeMethod.Delete d) {
