@@ -247,21 +247,19 @@ final class PublishPath implements FrameSink {
             all.position(inlineMessageStart);
             return all;
         }
-        if (link.pendingMethod == null) {
-            throw new IllegalStateException("content header without its method frame");
-        }
-        return link.pendingMethod.duplicate();
+        return pendingMethod(link).duplicate();
     }
 
     /** The size of {@link #methodFrameOf}, without the view. */
     private int methodFrameSize(ChannelLink link) {
-        if (inlineMessage == link) {
-            return bytes.size() - inlineMessageStart;
-        }
+        return inlineMessage == link ? bytes.size() - inlineMessageStart : pendingMethod(link).remaining();
+    }
+
+    private static ByteBuffer pendingMethod(ChannelLink link) {
         if (link.pendingMethod == null) {
             throw new IllegalStateException("content header without its method frame");
         }
-        return link.pendingMethod.remaining();
+        return link.pendingMethod;
     }
 
     /**

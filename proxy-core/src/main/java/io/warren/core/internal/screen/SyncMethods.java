@@ -18,7 +18,8 @@ public final class SyncMethods {
 
     /** Whether the broker will answer this client method with a reply on the same channel. */
     public static boolean expectsReply(AmqpMethod m) {
-        if (m instanceof BasicMethod.Publish || m instanceof BasicMethod.Ack) {
+        if (m instanceof BasicMethod.Publish || m instanceof BasicMethod.Ack || m instanceof BasicMethod.Nack
+                || m instanceof BasicMethod.Reject) {
             return false; // the message path's methods, decided at once: each test below costs a call without C2
         }
         if (m instanceof ExchangeMethod.Declare d) {
