@@ -157,13 +157,7 @@ final class NioListener implements Listener, Selectable {
         }
         CompletableFuture<Void> closedOnLoop = new CompletableFuture<>();
         try {
-            acceptLoop.execute(() -> {
-                try {
-                    closeOnLoop(true);
-                } finally {
-                    closedOnLoop.complete(null);
-                }
-            });
+            acceptLoop.execute(() -> stopSelecting(closedOnLoop));
         } catch (RejectedExecutionException e) {
             closeOnLoop(false); // the loop is gone: nobody else touches the channel, nor could serve a client
             return;
@@ -180,6 +174,30 @@ final class NioListener implements Listener, Selectable {
             log.warn("closing the listener on {}: the queued connections were not handed over within {} ms",
                     Addresses.format(address), CLOSE_WAIT_MILLIS);
         }
+    }
+
+    /**
+     * The first step of {@link #close}, on the loop. NIO closes a channel still registered with a selector only at the
+     * loop's next select, which deregisters its cancelled key, and until then the socket goes on queueing
+     * connections, which Linux resets when it closes. So the key is cancelled here, and the backlog is accepted and the
+     * socket closed after that select ({@link #closeOnLoop}, as a timer: the loop runs timers after its select), when
+     * closing it takes effect at once. A connection can still land in the microseconds between the last accept and
+     * the close; only the kernel's {@code net.ipv4.tcp_migrate_req} closes that gap (README).
+     */
+    private void stopSelecting(CompletableFuture<Void> closedOnLoop) {
+        Runnable closeNow = () -> {
+            try {
+                closeOnLoop(true);
+            } finally {
+                closedOnLoop.complete(null);
+            }
+        };
+        if (key == null) {
+            closeNow.run(); // never registered: the close takes effect at once
+            return;
+        }
+        key.cancel();
+        acceptLoop.schedule(closeNow, 0, TimeUnit.MILLISECONDS);
     }
 
     private void closeOnLoop(boolean acceptQueued) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.warren.api.transport.EventLoop;
 import io.warren.api.transport.Listener;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -54,6 +56,51 @@ class ListenerHandoverTest extends TransportTestSupport {
             assertThat(echo(queued.get(i), "client " + i)).isEqualTo("client " + i);
         }
         assertThatThrownBy(this::client).isInstanceOf(ConnectException.class);
+    }
+
+    /**
+     * NIO closes a socket registered with a selector only at the loop's next select, and it listens until then:
+     * connections that arrive after close() has begun but before that select must be served too, not reset. Here the
+     * acceptor loop is kept busy right after the close began, and clients connect meanwhile.
+     */
+    @Test
+    void connectionsQueuedWhileTheCloseWaitsForTheLoopsNextSelectAreServedToo() throws Exception {
+        start(settings(2));
+        listen(EchoHandler::new);
+        EventLoop acceptor = runtime.eventLoops().get(0);
+        CountDownLatch first = new CountDownLatch(1);
+        CountDownLatch second = new CountDownLatch(1);
+        acceptor.execute(() -> awaitQuietly(first));
+        Thread closer = new Thread(listener::close, "closer");
+        closer.start();
+        await().atMost(WAIT).until(() -> closer.getState() == Thread.State.TIMED_WAITING); // its task is queued
+        CountDownLatch closeTaskRan = new CountDownLatch(1);
+        acceptor.execute(() -> { // runs right after the close's task, before the loop selects again
+            closeTaskRan.countDown();
+            awaitQuietly(second);
+        });
+        first.countDown();
+        assertThat(closeTaskRan.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+        List<Socket> late = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            late.add(client()); // the socket still listens: the kernel queues them
+        }
+        second.countDown();
+        closer.join(WAIT.toMillis());
+        assertThat(closer.isAlive()).as("close() returned").isFalse();
+        assertThat(accepted).as("every late connection has its handler once close() returns").hasSize(20);
+        for (int i = 0; i < late.size(); i++) {
+            assertThat(echo(late.get(i), "late " + i)).isEqualTo("late " + i);
+        }
+        assertThatThrownBy(this::client).isInstanceOf(ConnectException.class);
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
