@@ -64,8 +64,8 @@ final class ProcessCpu {
                 try {
                     long[] c = times(Path.of("/proc/" + child + "/stat"));
                     ticks += c[0] + c[1] + c[2] + c[3];
-                } catch (NoSuchFileException gone) {
-                    // reaped meanwhile: its time moved into our cutime, read before (missed in this sample only)
+                } catch (IOException e) {
+                    rethrowUnlessGone(e); // reaped meanwhile: its time moved into our cutime (missed in this sample)
                 }
             }
         }
@@ -76,8 +76,8 @@ final class ProcessCpu {
                     String name = Files.readString(task.resolve("comm")).trim();
                     long[] t = times(task.resolve("stat"));
                     groups.merge(group(name), (t[0] + t[1]) * tickNanos(), Long::sum);
-                } catch (NoSuchFileException gone) {
-                    // the thread ended while we looked
+                } catch (IOException e) {
+                    rethrowUnlessGone(e); // the thread ended while we looked
                 }
             }
         }
@@ -96,8 +96,8 @@ final class ProcessCpu {
                     if (Long.parseLong(f[1]) == pid) {
                         out.add(Long.parseLong(p.getFileName().toString()));
                     }
-                } catch (NoSuchFileException gone) {
-                    // ended while we looked
+                } catch (IOException e) {
+                    rethrowUnlessGone(e); // ended while we looked
                 }
             }
         }
@@ -107,6 +107,17 @@ final class ProcessCpu {
     /** Live children now (a forking relay's connections still being served). */
     int childCount() throws IOException {
         return children().length;
+    }
+
+    /**
+     * A process or thread that ends while its /proc files are read: the open fails with NoSuchFileException, or,
+     * when it ended between the open and the read, the read fails with ESRCH ("No such process"). Anything else is
+     * rethrown.
+     */
+    private static void rethrowUnlessGone(IOException e) throws IOException {
+        if (!(e instanceof NoSuchFileException) && !"No such process".equals(e.getMessage())) {
+            throw e;
+        }
     }
 
     /** utime, stime, cutime, cstime of one stat file, in ticks. */
