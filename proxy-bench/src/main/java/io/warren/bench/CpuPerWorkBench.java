@@ -36,7 +36,10 @@ import java.util.concurrent.TimeUnit;
  *
  * Targets: {@code warren} (the distribution's {@code bin/warren}, default JVM options, reuse on), {@code socat}
  * ({@code socat TCP-LISTEN:...,fork}: a child process per connection, the relay issue 15's figures use), and
- * {@code haproxy} (TCP mode, epoll, like Warren an event-driven process with a thread per core). Before the first
+ * {@code haproxy} (TCP mode, epoll, like Warren an event-driven process with a thread per core), and
+ * {@code responder} ({@link CannedResponder}: no broker behind it, it answers the client's half of the exchange with
+ * canned frames on one thread, the floor under any proxy's cost per client; it takes part in {@code short} and
+ * {@code storm} only, and runs on the distribution's runtime). Before the first
  * round each target gets the same warm-up ({@code --warmup} short-lived clients, {@code --flow-warmup-seconds} of flow,
  * a storm of {@code --storm-warmup}); rounds rotate the order of the targets; the table shows the median of the rounds
  * with their range, and the ratio to each relay (median of the per-round ratios).
@@ -46,7 +49,7 @@ import java.util.concurrent.TimeUnit;
  * Options: --broker-host (127.0.0.1) --broker-port (5672) --metrics-port (0; the broker's rabbitmq_prometheus port:
  * channels and connections it opened per 1000 short-lived clients) --warren-home (proxy-launcher/target/warren)
  * --java-home (Warren's runtime; default bin/warren's) --java-opts (added to bin/warren's defaults) --warren-args
- * (more Warren options, space-separated) --targets (warren,socat,haproxy) --phases (short,flow,storm,first) --rounds
+ * (more Warren options, space-separated) --targets (warren,socat,haproxy; or responder) --phases (short,flow,storm,first) --rounds
  * (3) --client (raw; or php, java; a comma-separated list runs each) --clients (3000) --warmup (10000) --flow-rate
  * (10000) --flow-seconds (20) --flow-warmup-seconds (5) --storm (5000) --storm-in-flight (64) --storm-warmup (1000)
  * --first (3000) --first-client (php) --php-script (proxy-bench/scripts/php-publisher.php) --logs (/tmp/warren-cpu)
@@ -144,8 +147,9 @@ public final class CpuPerWorkBench {
         Path logs = Path.of(a.value("logs", "/tmp/warren-cpu"));
         a.done();
         for (String t : targets) {
-            if (!List.of("warren", "socat", "haproxy").contains(t)) {
-                throw new IllegalArgumentException("unknown target " + t + "; known: warren, socat, haproxy");
+            if (!List.of("warren", "socat", "haproxy", "responder").contains(t)) {
+                throw new IllegalArgumentException("unknown target " + t
+                        + "; known: warren, socat, haproxy, responder");
             }
         }
         for (String p : phases) {
@@ -183,7 +187,7 @@ public final class CpuPerWorkBench {
             List<Run> runs = new ArrayList<>();
             boolean steady = phases.stream().anyMatch(p -> !p.equals("first"));
             if (steady) {
-                runSteady(brokerHost, brokerPort, specs, targets, phases, rounds,
+                runSteady(brokerHost, brokerPort, home, specs, targets, phases, rounds,
                         clientKinds, clients, warmup, flowRate, flowSeconds, flowWarmupSeconds, storm, stormInFlight,
                         stormWarmup, phpScript, logs, metrics, runs);
             }
@@ -204,7 +208,7 @@ public final class CpuPerWorkBench {
         }
     }
 
-    private static void runSteady(String brokerHost, int brokerPort, List<WarrenSpec> specs, List<String> targets,
+    private static void runSteady(String brokerHost, int brokerPort, Path home, List<WarrenSpec> specs, List<String> targets,
             List<String> phases, int rounds, List<String> clientKinds,
             int clients, int warmup, int flowRate, int flowSeconds, int flowWarmupSeconds, int storm,
             int stormInFlight, int stormWarmup, Path phpScript, Path logs, BrokerMetrics metrics, List<Run> runs)
@@ -216,6 +220,7 @@ public final class CpuPerWorkBench {
                 WarrenSpec spec = specs.stream().filter(w -> w.name().equals(t)).findFirst().orElse(null);
                 ProxyProcess p = spec != null ? spec.start(brokerHost, brokerPort, logs) : switch (t) {
                     case "socat" -> ProxyProcess.socat(brokerHost, brokerPort, logs);
+                    case "responder" -> ProxyProcess.responder(home, logs);
                     // room for the storm's clients and those still closing from the warm-up's
                     default -> ProxyProcess.haproxy(brokerHost, brokerPort,
                             Math.max(storm, stormWarmup) + 2 * stormInFlight + 100, logs);
@@ -234,7 +239,7 @@ public final class CpuPerWorkBench {
                         k.run(p.port(), warmup / kinds.size(), QUEUE);
                     }
                 }
-                if (phases.contains("flow") && flowWarmupSeconds > 0) {
+                if (phases.contains("flow") && flowWarmupSeconds > 0 && carriesMessages(p)) {
                     flow(p, brokerHost, brokerPort, flowRate, flowWarmupSeconds, 0);
                 }
                 if (phases.contains("storm") && stormWarmup > 0) {
@@ -252,7 +257,7 @@ public final class CpuPerWorkBench {
                             runs.add(shortLived(p, c, clients, r, "short " + c.kind(), metrics));
                         }
                     }
-                    if (phases.contains("flow")) {
+                    if (phases.contains("flow") && carriesMessages(p)) {
                         runs.add(flow(p, brokerHost, brokerPort, flowRate, flowSeconds, r));
                     }
                     if (phases.contains("storm")) {
@@ -268,6 +273,11 @@ public final class CpuPerWorkBench {
                 p.close();
             }
         }
+    }
+
+    /** Whether {@code p} has a broker behind it: the canned responder drops what it is sent. */
+    private static boolean carriesMessages(ProxyProcess p) {
+        return !p.name().equals("responder");
     }
 
     private static Run shortLived(ProxyProcess p, ShortLivedClients c, int n, int round, String work,
@@ -349,7 +359,7 @@ public final class CpuPerWorkBench {
     private static void report(List<Run> runs, List<String> targets) {
         System.out.println();
         System.out.println("work                     target          us/unit median [min-max]   event loops us/unit"
-                + "   jit us/unit   ratio to socat   ratio to haproxy    ratio to warren");
+                + "   jit us/unit   ratio to socat   ratio to haproxy    ratio to warren  ratio to responder");
         Map<String, Map<String, List<Run>>> byWork = new LinkedHashMap<>();
         for (Run r : runs) {
             byWork.computeIfAbsent(r.work(), w -> new LinkedHashMap<>())
@@ -364,11 +374,12 @@ public final class CpuPerWorkBench {
                 double[] us = rs.stream().mapToDouble(Run::microsPerUnit).toArray();
                 double[] loops = rs.stream().mapToDouble(Run::loopMicrosPerUnit).toArray();
                 double[] jit = rs.stream().mapToDouble(r -> r.cpu().group("jit") / 1e3 / r.units()).toArray();
-                boolean jvm = t.startsWith("warren");
-                System.out.printf(Locale.ROOT, "%-24s %-14s %9.1f [%7.1f-%7.1f] %17s %13s %16s %18s %18s%n",
+                boolean jvm = t.startsWith("warren") || t.equals("responder");
+                System.out.printf(Locale.ROOT, "%-24s %-14s %9.1f [%7.1f-%7.1f] %17s %13s %16s %18s %18s %19s%n",
                         w.getKey(), t, Stats.median(us), min(us), max(us), jvm ? fmt(Stats.median(loops)) : "-",
                         jvm ? fmt(Stats.median(jit)) : "-", ratio(rs, w.getValue().get("socat")),
-                        ratio(rs, w.getValue().get("haproxy")), ratio(rs, w.getValue().get("warren")));
+                        ratio(rs, w.getValue().get("haproxy")), ratio(rs, w.getValue().get("warren")),
+                        ratio(rs, w.getValue().get("responder")));
             }
         }
     }

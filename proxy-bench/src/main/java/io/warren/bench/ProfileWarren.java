@@ -1,5 +1,6 @@
 package io.warren.bench;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,8 +11,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Profiles the Warren daemon over a measured stretch of work, after a warm-up, so the profile shows the steady state
  * (or, with {@code --warmup 0}, the first clients after start). The daemon is the distribution's {@code bin/warren}
- * ({@link ProxyProcess#warren}); the work is short-lived clients ({@link ShortLivedClients}) or the 1p1c flow
- * ({@link MessageFlow}). Profilers, attached for the measured stretch only:
+ * ({@link ProxyProcess#warren}); the work is short-lived clients ({@link ShortLivedClients}), the 1p1c flow
+ * ({@link MessageFlow}), or held connections opened and closed ({@link HeldClients}, a channel each, as
+ * {@link CpuPerWorkBench}'s storm). Profilers, attached for the measured stretch only:
  *
  * <ul>
  *   <li>{@code jfr}: {@code jcmd PID JFR.start settings=profile}, plus {@code jdk.ThreadAllocationStatistics} every
@@ -28,9 +30,9 @@ import java.util.concurrent.TimeUnit;
  * <pre>java -cp proxy-bench/target/benchmarks.jar io.warren.bench.ProfileWarren --broker-port 57150 --profiler jfr \
  *     --work short --client php --warmup 10000 --units 5000 --out /tmp/warren-prof</pre>
  *
- * Options: --broker-host (127.0.0.1) --broker-port (5672) --profiler (jfr; async, strace, none) --work (short; flow)
- * --client (php) --warmup (10000 clients, or seconds of flow) --units (5000 clients, or seconds of flow) --flow-rate
- * (10000) --async-lib (path of libasyncProfiler.so) --async-event (cpu) --warren-home --java-home --java-opts
+ * Options: --broker-host (127.0.0.1) --broker-port (5672) --profiler (jfr; async, strace, none) --work (short;
+ * flow, storm) --client (php) --warmup (10000 clients, seconds of flow, or held connections) --units (5000 clients,
+ * seconds of flow, or held connections) --flow-rate (10000) --storm-in-flight (64) --async-lib (path of libasyncProfiler.so) --async-event (cpu) --warren-home --java-home --java-opts
  * --warren-args (as {@link CpuPerWorkBench}) --php-script --out (/tmp/warren-prof).
  */
 public final class ProfileWarren {
@@ -48,6 +50,7 @@ public final class ProfileWarren {
         int warmup = a.intValue("warmup", 10000);
         int units = a.intValue("units", 5000);
         int flowRate = a.intValue("flow-rate", 10000);
+        int stormInFlight = a.intValue("storm-in-flight", 64);
         String asyncLib = a.value("async-lib", "");
         String asyncEvent = a.value("async-event", "cpu");
         Path home = Path.of(a.value("warren-home", "proxy-launcher/target/warren"));
@@ -59,7 +62,14 @@ public final class ProfileWarren {
         Path out = Path.of(a.value("out", "/tmp/warren-prof"));
         a.done();
         Files.createDirectories(out);
-        String tag = work + "-" + (work.equals("short") ? client : flowRate + "ps") + "-" + profiler;
+        if (!List.of("short", "flow", "storm").contains(work)) {
+            throw new IllegalArgumentException("unknown work " + work + "; known: short, flow, storm");
+        }
+        String tag = work + "-" + switch (work) {
+            case "short" -> client;
+            case "storm" -> stormInFlight + "inflight";
+            default -> flowRate + "ps";
+        } + "-" + profiler;
 
         try (com.rabbitmq.client.Connection admin = ThroughputBench.factory(brokerHost, brokerPort, "guest", "guest")
                 .newConnection("profile-admin");
@@ -69,11 +79,19 @@ public final class ProfileWarren {
             admin.createChannel().queueDeclare(QUEUE, false, false, false, java.util.Map.of("x-max-length", 1000));
             long pid = w.pid();
             System.out.printf(Locale.ROOT, "ProfileWarren: %s, %s, warm-up %d, measured %d, profiler %s; load %s%n", w,
-                    work.equals("short") ? client + " short-lived clients" : "flow " + flowRate + " msg/s (seconds)",
+                    switch (work) {
+                        case "short" -> client + " short-lived clients";
+                        case "storm" -> "held connections opened and closed, " + stormInFlight + " in flight";
+                        default -> "flow " + flowRate + " msg/s (seconds)";
+                    },
                     warmup, units, profiler, CpuPerWorkBench.load());
             if (work.equals("short")) {
                 if (warmup > 0) {
                     clients.run(w.port(), warmup, QUEUE);
+                }
+            } else if (work.equals("storm")) {
+                if (warmup > 0) {
+                    storm(w.port(), warmup, stormInFlight);
                 }
             } else if (warmup > 0) {
                 try (MessageFlow f = new MessageFlow(w.port(), brokerHost, brokerPort)) {
@@ -113,6 +131,9 @@ public final class ProfileWarren {
             double[] ms = null;
             if (work.equals("short")) {
                 ms = clients.run(w.port(), units, QUEUE);
+                done = units;
+            } else if (work.equals("storm")) {
+                storm(w.port(), units, stormInFlight);
                 done = units;
             } else {
                 try (MessageFlow f = new MessageFlow(w.port(), brokerHost, brokerPort)) {
@@ -156,6 +177,19 @@ public final class ProfileWarren {
                 JfrSummary.main(new String[] {jfr.toString(), "--units", Long.toString(done)});
             }
             admin.createChannel().queueDelete(QUEUE);
+        }
+    }
+
+    /** {@code n} held clients opened ({@code inFlight} handshakes at a time, a channel each), then all closed. */
+    private static void storm(int port, int n, int inFlight) throws Exception {
+        try (HeldClients fleet = new HeldClients(new InetSocketAddress("127.0.0.1", port), "guest", "guest", 60,
+                inFlight, 120_000, "profile")) {
+            fleet.open(n).get(600, TimeUnit.SECONDS);
+            HeldClients.Summary opened = fleet.call(fleet::summary);
+            if (opened.failed() > 0) {
+                throw new IllegalStateException("the storm's clients failed: " + opened.failures());
+            }
+            fleet.closeAll(120_000).get(300, TimeUnit.SECONDS);
         }
     }
 }

@@ -78,6 +78,26 @@ final class ProxyProcess implements AutoCloseable {
         return started(name, pb, port, false, logDir);
     }
 
+    /**
+     * The {@link CannedResponder} in a JVM of its own: {@code java} of the distribution in {@code warrenHome} (the
+     * runtime Warren runs on) when it bundles one, else the bench's own; this jar as its class path.
+     */
+    static ProxyProcess responder(Path warrenHome, Path logDir) throws IOException, InterruptedException {
+        int port = freePort();
+        Path bundled = warrenHome.resolve("runtime/bin/java");
+        String java = Files.isExecutable(bundled) ? bundled.toString()
+                : Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String jar;
+        try {
+            jar = Path.of(CannedResponder.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (java.net.URISyntaxException e) {
+            throw new IOException("cannot locate the bench's jar", e);
+        }
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx64m", "-cp", jar, CannedResponder.class.getName(),
+                "--port", Integer.toString(port));
+        return started("responder", pb, port, false, logDir);
+    }
+
     /** {@code socat} forking a child per connection, TCP_NODELAY on both sides (as Warren sets it). */
     static ProxyProcess socat(String upstreamHost, int upstreamPort, Path logDir)
             throws IOException, InterruptedException {
