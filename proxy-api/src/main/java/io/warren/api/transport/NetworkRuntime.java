@@ -9,8 +9,9 @@ import java.util.List;
  */
 public interface NetworkRuntime extends AutoCloseable {
     /**
-     * Listens for connections. Each accepted connection is assigned to an event loop (round robin) and gets a
-     * handler from {@code handlers}, called on that loop.
+     * Listens for connections. Each accepted connection is assigned to one of the event loops (the transport
+     * chooses; the NIO transport takes the one with the fewest accepted connections open) and gets a handler from
+     * {@code handlers}, called on that loop.
      *
      * @throws IOException when the address cannot be bound; the message names the address
      */

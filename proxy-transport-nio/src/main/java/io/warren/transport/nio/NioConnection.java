@@ -96,6 +96,8 @@ final class NioConnection implements Connection, Selectable {
     private final ProxyProtocol proxyProtocol; // OFF for outgoing connections
     private final InetSocketAddress listenerAddress; // null for outgoing connections; for log lines
     private ProxyHeaderReader headerReader; // loop only: while in PROXY_HEADER
+    /** Counted in its loop's {@link NioEventLoop#acceptedOpen} until it closes (set before it reaches the loop). */
+    private boolean countedOnLoop;
 
     private NioConnection(NioEventLoop loop, InetSocketAddress remote, int highWaterMark, int lowWaterMark,
             TlsEndpoint tls, NioTlsStats tlsStats, Duration handshakeTimeout, ProxyProtocol proxyProtocol,
@@ -294,7 +296,7 @@ final class NioConnection implements Connection, Selectable {
             return;
         }
         if (loop.isShuttingDown()) {
-            state = State.CLOSED;
+            markClosed();
             layer.close(true);
             return;
         }
@@ -310,14 +312,26 @@ final class NioConnection implements Connection, Selectable {
                 startHandshake();
                 return;
             }
-            handler = Objects.requireNonNull(factory.create(this), "HandlerFactory returned null");
         } catch (Throwable t) {
             log.warn("{}: cannot set up the accepted connection, closing it", this, t);
-            state = State.CLOSED;
-            layer.close(true);
+            closeNow(null, true);
             return;
         }
-        established();
+        if (createHandler(factory)) {
+            established();
+        }
+    }
+
+    /** Creates an accepted connection's handler; false, the connection closed, when the factory fails. */
+    private boolean createHandler(HandlerFactory factory) {
+        try {
+            handler = Objects.requireNonNull(factory.create(this), "HandlerFactory returned null");
+            return true;
+        } catch (Throwable t) {
+            log.warn("{}: cannot set up the accepted connection, closing it", this, t);
+            closeNow(null, true);
+            return false;
+        }
     }
 
     /** Dials the remote address without blocking; the outcome reaches the handler. */
@@ -435,14 +449,9 @@ final class NioConnection implements Connection, Selectable {
         }
         cancelTimer();
         pendingFactory = null;
-        try {
-            handler = Objects.requireNonNull(factory.create(this), "HandlerFactory returned null");
-        } catch (Throwable t) {
-            log.warn("{}: cannot set up the accepted connection, closing it", this, t);
-            closeNow(null, true);
-            return;
+        if (createHandler(factory)) {
+            established();
         }
-        established();
     }
 
     /** Closes a connection whose PROXY header is missing or bad: one line, no byte sent, no handler created. */
@@ -484,14 +493,11 @@ final class NioConnection implements Connection, Selectable {
         countHandshake(TlsHandshakeOutcome.OK);
         log.debug("{}: TLS handshake done ({}, {})", this, tlsProtocol, ssl.session().getCipherSuite());
         if (handler == null) {
-            try {
-                handler = Objects.requireNonNull(pendingFactory.create(this), "HandlerFactory returned null");
-            } catch (Throwable t) {
-                log.warn("{}: cannot set up the accepted connection, closing it", this, t);
-                closeNow(null, true);
+            HandlerFactory factory = pendingFactory;
+            pendingFactory = null;
+            if (!createHandler(factory)) {
                 return;
             }
-            pendingFactory = null;
         }
         established();
     }
@@ -595,7 +601,7 @@ final class NioConnection implements Connection, Selectable {
         if (state == State.HANDSHAKING) {
             countHandshake(TlsHandshakeOutcome.CONNECTION_CLOSED); // aborted or shut down meanwhile
         }
-        state = State.CLOSED;
+        markClosed();
         loop.setBuffered(this, false);
         cancelTimer();
         if (key != null) {
@@ -606,6 +612,29 @@ final class NioConnection implements Connection, Selectable {
         }
         writes.clear();
         notifyClosed(cause);
+    }
+
+    private void markClosed() {
+        state = State.CLOSED;
+        if (countedOnLoop) {
+            countedOnLoop = false;
+            loop.acceptedReleased();
+        }
+    }
+
+    /**
+     * Counts this accepted connection in its loop's {@link NioEventLoop#acceptedOpen} until it closes. Called by the
+     * acceptor loop when it assigns the connection, before handing it over, so that the next accept already sees it.
+     */
+    void countOnLoop() {
+        countedOnLoop = true;
+        loop.acceptedAssigned();
+    }
+
+    /** An accepted connection that never reached its loop (the loop shut down): closes the socket, uncounted. */
+    void discardUnopened() {
+        markClosed();
+        layer.close(true);
     }
 
     /**

@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +55,8 @@ final class NioEventLoop implements EventLoop, Runnable {
     private final TlsBufferPool tlsBuffers = new TlsBufferPool(); // loop only
     private final Set<NioConnection> withBufferedBytes = new LinkedHashSet<>(); // loop only: TLS bytes decrypted
     private volatile State state = State.RUNNING;
+    /** Accepted connections assigned to this loop and not yet closed: what the listener spreads new ones by. */
+    private final AtomicInteger acceptedOpen = new AtomicInteger();
 
     NioEventLoop(int index, LoopConfig config) throws IOException {
         this.name = "warren-loop-" + index;
@@ -67,6 +70,21 @@ final class NioEventLoop implements EventLoop, Runnable {
 
     void start() {
         thread.start();
+    }
+
+    /** Accepted connections assigned to this loop and not closed yet (any thread). */
+    int acceptedOpen() {
+        return acceptedOpen.get();
+    }
+
+    /** An accepted connection was assigned to this loop (by the acceptor loop, before the connection is handed over). */
+    void acceptedAssigned() {
+        acceptedOpen.incrementAndGet();
+    }
+
+    /** One of this loop's accepted connections closed. */
+    void acceptedReleased() {
+        acceptedOpen.decrementAndGet();
     }
 
     /** Releases the selector of a loop whose thread was never started. */

@@ -26,8 +26,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A listening socket, accepted without blocking on one event loop (the acceptor loop); each accepted socket is
- * handed to the next loop of the runtime, round robin, where its handler is created. When accept() fails (out of
+ * A listening socket, accepted without blocking on one event loop (the acceptor loop); each accepted socket goes to
+ * the loop with the fewest accepted connections open, the acceptor loop itself on a tie, where its handler is
+ * created. When accept() fails (out of
  * file descriptors, typically) the listener stops accepting for {@link LoopConfig#acceptRetryDelay()} rather than
  * spin on a socket that stays ready.
  *
@@ -233,7 +234,7 @@ final class NioListener implements Listener, Selectable {
             if (channel == null) {
                 return accepted;
             }
-            runtime.dispatchAccepted(channel, handlers, tls, proxyProtocol, address);
+            runtime.dispatchAccepted(acceptLoop, channel, handlers, tls, proxyProtocol, address);
             accepted++;
         }
     }
@@ -251,7 +252,7 @@ final class NioListener implements Listener, Selectable {
             if (channel == null) {
                 return;
             }
-            runtime.dispatchAccepted(channel, handlers, tls, proxyProtocol, address);
+            runtime.dispatchAccepted(acceptLoop, channel, handlers, tls, proxyProtocol, address);
         }
     }
 

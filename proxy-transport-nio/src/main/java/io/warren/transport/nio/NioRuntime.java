@@ -28,14 +28,14 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A started NIO transport: {@code eventLoops} selector threads (one per processor by default), the listeners (each
- * accepting on loop 0 and handing connections to the loops round robin) and outgoing connects.
+ * accepting on loop 0 and giving each connection to the loop with the fewest accepted connections open, loop 0 on a
+ * tie) and outgoing connects.
  */
 final class NioRuntime implements NetworkRuntime {
     private static final Logger log = LoggerFactory.getLogger(NioRuntime.class);
@@ -47,7 +47,6 @@ final class NioRuntime implements NetworkRuntime {
     private final List<NioEventLoop> loops;
     private final List<EventLoop> loopView;
     private final Set<NioListener> listeners = ConcurrentHashMap.newKeySet();
-    private final AtomicInteger nextLoop = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final NioTlsStats tlsStats = new NioTlsStats();
     /** One context per distinct client settings: files read once, and TLS sessions resumed across connections. */
@@ -263,10 +262,13 @@ final class NioRuntime implements NetworkRuntime {
         return loopView;
     }
 
-    /** Configures an accepted socket and hands it to the next loop. Called on the acceptor loop. */
-    void dispatchAccepted(SocketChannel channel, HandlerFactory handlers, TlsEndpoint tls,
+    /**
+     * Configures an accepted socket and gives it to the loop with the fewest accepted connections open
+     * ({@link #loopFor}). Called on the acceptor loop.
+     */
+    void dispatchAccepted(NioEventLoop acceptor, SocketChannel channel, HandlerFactory handlers, TlsEndpoint tls,
             ProxyProtocol proxyProtocol, InetSocketAddress listenerAddress) {
-        NioEventLoop loop = loops.get(Math.floorMod(nextLoop.getAndIncrement(), loops.size()));
+        NioEventLoop loop = loopFor(acceptor);
         NioConnection connection;
         try {
             NioConnection.configure(channel);
@@ -278,11 +280,32 @@ final class NioRuntime implements NetworkRuntime {
             closeQuietly(channel);
             return;
         }
+        connection.countOnLoop();
         try {
             loop.execute(() -> connection.openAccepted(handlers));
         } catch (RejectedExecutionException e) {
-            closeQuietly(channel); // shutting down: no handler exists yet, so nobody to tell
+            connection.discardUnopened(); // shutting down: no handler exists yet, so nobody to tell
         }
+    }
+
+    /**
+     * The loop with the fewest accepted connections open, and the acceptor itself when none has fewer than it. A
+     * client that comes while every loop is idle (short-lived clients one after another, the common case) so stays
+     * on the loop that accepted it: handing a socket to another loop costs an eventfd write and read and a wake-up
+     * of that loop's thread (docs/benchmarks.md, section 18: 1.8 system calls per client). Concurrent clients still
+     * spread: a loop that holds more connections, or holds them longer because it is busier, gets fewer new ones.
+     */
+    private NioEventLoop loopFor(NioEventLoop acceptor) {
+        NioEventLoop chosen = acceptor;
+        int fewest = acceptor.acceptedOpen();
+        for (NioEventLoop l : loops) {
+            int open = l.acceptedOpen();
+            if (open < fewest) {
+                chosen = l;
+                fewest = open;
+            }
+        }
+        return chosen;
     }
 
     /**

@@ -13,7 +13,8 @@
  *   <li>{@code NioTransport}: the service provider; starts a {@code NioRuntime}.</li>
  *   <li>{@code NioRuntime}: the loops, the listeners, outgoing connects, shutdown.</li>
  *   <li>{@code NioEventLoop}: select, dispatch selected keys, timers ({@code TimerQueue}), tasks.</li>
- *   <li>{@code NioListener}: a non-blocking acceptor; hands accepted sockets round robin to the loops.</li>
+ *   <li>{@code NioListener}: a non-blocking acceptor; gives each accepted socket to the loop with the fewest
+ *       accepted connections open, keeping it on the acceptor loop on a tie.</li>
  *   <li>{@code NioConnection}: connection life cycle (connect, PROXY header, open, close, abort) and the read
  *       path.</li>
  *   <li>{@code ProxyHeaderParser}: PROXY protocol v1/v2 headers (pure, peeks without consuming), read by an accepted
