@@ -326,14 +326,18 @@ class UpstreamFaultTest {
         String queue = declareQueue(false);
         ConnectionFactory otherUser = otherUser(warren);
         // Two clients of one user share the upstream connection that will be reset; they publish until it is. The
-        // second is put on the first one's event loop, where that connection is.
+        // second is put on the first one's event loop, where that connection is: silent sockets held on the other
+        // loops leave the first one's loop with no more accepted connections than any other.
         ConfirmingPublisher first = new ConfirmingPublisher("a0", warren.factory(), queue, size, 4, Integer.MAX_VALUE);
         threads.submit(first);
         FaultRelay.Link cut = relay.awaitLinks(1, Duration.ofSeconds(10)).get(0);
-        warren.skipLoops(warren.eventLoops() - 1);
+        List<java.net.Socket> steering = warren.holdSockets(warren.eventLoops() - 1);
         ConfirmingPublisher second = new ConfirmingPublisher("a1", warren.factory(), queue, size, 4, Integer.MAX_VALUE);
         threads.submit(second);
         await().atMost(Duration.ofSeconds(30)).until(() -> !second.confirmed.isEmpty());
+        for (java.net.Socket s : steering) {
+            s.close();
+        }
         ConfirmingPublisher other = new ConfirmingPublisher("b0", otherUser, queue, size, 4, Integer.MAX_VALUE);
         threads.submit(other);
         assertThat(relay.awaitLinks(2, Duration.ofSeconds(10))).hasSize(2);

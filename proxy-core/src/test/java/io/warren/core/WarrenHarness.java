@@ -104,14 +104,22 @@ final class WarrenHarness implements AutoCloseable {
     }
 
     /**
-     * A guest client on every event loop in turn (consecutive clients are spread over the loops), each opening a
-     * channel, so that guest's key has an upstream connection on each loop; returns once guest's key has one per loop
-     * and every upstream connection of Warren is ready (open on the broker).
+     * A guest client on every event loop, each opening a channel, so that guest's key has an upstream connection on
+     * each loop; returns once guest's key has one per loop and every upstream connection of Warren is ready (open on
+     * the broker). The clients are held until the last one is open: an accepted connection goes to the loop with the
+     * fewest accepted connections open, so each one lands on a loop the others are not on.
      */
     void connectOnEveryLoop() throws Exception {
-        for (int i = 0; i < eventLoops(); i++) {
-            try (com.rabbitmq.client.Connection c = factory().newConnection()) {
+        List<com.rabbitmq.client.Connection> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < eventLoops(); i++) {
+                com.rabbitmq.client.Connection c = factory().newConnection();
+                held.add(c);
                 c.createChannel().close();
+            }
+        } finally {
+            for (com.rabbitmq.client.Connection c : held) {
+                c.close();
             }
         }
         await().atMost(Duration.ofSeconds(10)).until(() ->
@@ -121,13 +129,19 @@ final class WarrenHarness implements AutoCloseable {
     }
 
     /**
-     * Makes the next client land {@code n} event loops further round: accepted connections are handed to the loops
-     * in turn, and a socket that connects and closes at once takes its turn.
+     * {@code n} raw sockets connected to Warren and held, silent (Warren closes them after its handshake timeout):
+     * an accepted connection goes to the loop with the fewest accepted connections open, so they steer where the next
+     * client lands. With one client held on loop 0 and {@code eventLoops() - 1} of these, the next client lands on loop
+     * 0 too. The caller closes them.
      */
-    void skipLoops(int n) throws IOException {
+    List<java.net.Socket> holdSockets(int n) throws IOException {
+        int before = proxy.clientCount();
+        List<java.net.Socket> sockets = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            new java.net.Socket("127.0.0.1", port()).close();
+            sockets.add(new java.net.Socket("127.0.0.1", port()));
         }
+        await().atMost(Duration.ofSeconds(10)).until(() -> proxy.clientCount() >= before + n); // accepted, counted
+        return sockets;
     }
 
     int port() {

@@ -28,9 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A listening socket, accepted without blocking on one event loop (the acceptor loop); each accepted socket goes to
  * the loop with the fewest accepted connections open, the acceptor loop itself on a tie, where its handler is
- * created. When accept() fails (out of
- * file descriptors, typically) the listener stops accepting for {@link LoopConfig#acceptRetryDelay()} rather than
- * spin on a socket that stays ready.
+ * created. When accept() fails (out of file descriptors, typically) the listener stops accepting for
+ * {@link LoopConfig#acceptRetryDelay()} rather than spin on a socket that stays ready.
  *
  * <p>Where the platform has it (Linux), the socket is bound with {@code SO_REUSEPORT}, so that a second Warren (the
  * same user) can listen on the same address while this one still runs: the kernel spreads new connections over
