@@ -2,7 +2,6 @@ package io.warren.bench;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -327,15 +326,9 @@ public final class CpuPerWorkBench {
     private static Run storm(ProxyProcess p, int n, int inFlight, int round) throws Exception {
         ProcessCpu.Sample s0 = p.cpu().sample();
         long t0 = System.nanoTime();
-        double openSeconds;
-        HeldClients.Summary opened;
-        try (HeldClients fleet = new HeldClients(new InetSocketAddress("127.0.0.1", p.port()), "guest", "guest", 60,
-                inFlight, 120_000, p.name())) {
-            long openedAt = fleet.open(n).get(600, TimeUnit.SECONDS);
-            openSeconds = (openedAt - t0) / 1e9;
-            opened = fleet.call(fleet::summary);
-            fleet.closeAll(120_000).get(300, TimeUnit.SECONDS);
-        }
+        HeldClients.Storm storm = HeldClients.storm(p.port(), n, inFlight, p.name());
+        double openSeconds = (storm.openedAtNanos() - t0) / 1e9;
+        HeldClients.Summary opened = storm.opened();
         double wall = (System.nanoTime() - t0) / 1e9;
         if (p.name().equals("socat")) {
             p.awaitNoChildren(60_000);

@@ -80,6 +80,24 @@ final class HeldClients implements AutoCloseable {
         }
     }
 
+    /** A storm's outcome: when the last client was open or failed ({@link System#nanoTime()}), and the fleet then. */
+    record Storm(long openedAtNanos, Summary opened) {}
+
+    /**
+     * A storm of held connections as {@link CpuPerWorkBench} and {@link ProfileWarren} measure it: {@code n} guest
+     * clients opened on 127.0.0.1:{@code port} ({@code inFlight} handshakes at a time, heartbeat 60 s, a channel
+     * each), then all closed.
+     */
+    static Storm storm(int port, int n, int inFlight, String name) throws Exception {
+        try (HeldClients fleet = new HeldClients(new InetSocketAddress("127.0.0.1", port), "guest", "guest", 60,
+                inFlight, 120_000, name)) {
+            long openedAt = fleet.open(n).get(600, TimeUnit.SECONDS);
+            Summary opened = fleet.call(fleet::summary);
+            fleet.closeAll(120_000).get(300, TimeUnit.SECONDS);
+            return new Storm(openedAt, opened);
+        }
+    }
+
     /** What the fleet looks like at one moment. */
     record Summary(int total, int opened, int alive, int failed, int closed, Map<String, Integer> failures,
             int heartbeatsMin, int heartbeatsMedian, int heartbeatsMax, long heartbeatsTotal,

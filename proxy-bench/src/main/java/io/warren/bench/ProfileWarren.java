@@ -1,6 +1,5 @@
 package io.warren.bench;
 
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -182,14 +181,9 @@ public final class ProfileWarren {
 
     /** {@code n} held clients opened ({@code inFlight} handshakes at a time, a channel each), then all closed. */
     private static void storm(int port, int n, int inFlight) throws Exception {
-        try (HeldClients fleet = new HeldClients(new InetSocketAddress("127.0.0.1", port), "guest", "guest", 60,
-                inFlight, 120_000, "profile")) {
-            fleet.open(n).get(600, TimeUnit.SECONDS);
-            HeldClients.Summary opened = fleet.call(fleet::summary);
-            if (opened.failed() > 0) {
-                throw new IllegalStateException("the storm's clients failed: " + opened.failures());
-            }
-            fleet.closeAll(120_000).get(300, TimeUnit.SECONDS);
+        HeldClients.Summary opened = HeldClients.storm(port, n, inFlight, "profile").opened();
+        if (opened.failed() > 0) {
+            throw new IllegalStateException("the storm's clients failed: " + opened.failures());
         }
     }
 }

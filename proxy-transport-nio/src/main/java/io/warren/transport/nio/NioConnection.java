@@ -296,8 +296,7 @@ final class NioConnection implements Connection, Selectable {
             return;
         }
         if (loop.isShuttingDown()) {
-            markClosed();
-            layer.close(true);
+            discardUnopened();
             return;
         }
         try {
@@ -631,7 +630,7 @@ final class NioConnection implements Connection, Selectable {
         loop.acceptedAssigned();
     }
 
-    /** An accepted connection that never reached its loop (the loop shut down): closes the socket, uncounted. */
+    /** An accepted connection that never opened (its loop shut down first): closes the socket, uncounted. */
     void discardUnopened() {
         markClosed();
         layer.close(true);
