@@ -47,11 +47,12 @@ import java.util.concurrent.TimeUnit;
  *
  * Options: --broker-host (127.0.0.1) --broker-port (5672) --metrics-port (0; the broker's rabbitmq_prometheus port:
  * channels and connections it opened per 1000 short-lived clients) --warren-home (proxy-launcher/target/warren)
- * --java-home (Warren's runtime; default bin/warren's) --java-opts (added to bin/warren's defaults) --warren-args
- * (more Warren options, space-separated) --targets (warren,socat,haproxy; or responder) --phases (short,flow,storm,first) --rounds
- * (3) --client (raw; or php, java; a comma-separated list runs each) --clients (3000) --warmup (10000) --flow-rate
- * (10000) --flow-seconds (20) --flow-warmup-seconds (5) --storm (5000) --storm-in-flight (64) --storm-warmup (1000)
- * --first (3000) --first-client (php) --php-script (proxy-bench/scripts/php-publisher.php) --logs (/tmp/warren-cpu)
+ * --java-home (Warren's runtime; default bin/warren's) --java-opts (added to bin/warren's defaults) --warren-args (more
+ * Warren options, space-separated) --targets (warren,socat,haproxy; or responder) --phases (short,flow,storm,first)
+ * --rounds (3) --client (raw; or php, java; a comma-separated list runs each) --clients (3000) --warmup (10000)
+ * --flow-rate (10000) --flow-seconds (20) --flow-warmup-seconds (5) --storm (5000) --storm-in-flight (64)
+ * --storm-warmup (1000) --first (3000) --first-client (php) --php-script (proxy-bench/scripts/php-publisher.php) --logs
+ * (/tmp/warren-cpu)
  * --variants (more Warren daemons measured beside {@code warren} in the same run, each a target {@code warren-NAME}:
  * {@code NAME|key=value|...;NAME2|...} with keys {@code home}, {@code java-home}, {@code java-opts}, {@code args}, each
  * defaulting to the options above; e.g. {@code "loops1|args=--event-loops 1;c1|java-opts=-XX:TieredStopAtLevel=1"};
@@ -207,8 +208,8 @@ public final class CpuPerWorkBench {
         }
     }
 
-    private static void runSteady(String brokerHost, int brokerPort, Path home, List<WarrenSpec> specs, List<String> targets,
-            List<String> phases, int rounds, List<String> clientKinds,
+    private static void runSteady(String brokerHost, int brokerPort, Path home, List<WarrenSpec> specs,
+            List<String> targets, List<String> phases, int rounds, List<String> clientKinds,
             int clients, int warmup, int flowRate, int flowSeconds, int flowWarmupSeconds, int storm,
             int stormInFlight, int stormWarmup, Path phpScript, Path logs, BrokerMetrics metrics, List<Run> runs)
             throws Exception {

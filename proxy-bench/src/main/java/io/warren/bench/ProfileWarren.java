@@ -31,8 +31,9 @@ import java.util.concurrent.TimeUnit;
  *
  * Options: --broker-host (127.0.0.1) --broker-port (5672) --profiler (jfr; async, strace, none) --work (short;
  * flow, storm) --client (php) --warmup (10000 clients, seconds of flow, or held connections) --units (5000 clients,
- * seconds of flow, or held connections) --flow-rate (10000) --storm-in-flight (64) --async-lib (path of libasyncProfiler.so) --async-event (cpu) --warren-home --java-home --java-opts
- * --warren-args (as {@link CpuPerWorkBench}) --php-script --out (/tmp/warren-prof).
+ * seconds of flow, or held connections) --flow-rate (10000) --storm-in-flight (64) --async-lib (path of
+ * libasyncProfiler.so) --async-event (cpu) --warren-home --java-home --java-opts --warren-args (as
+ * {@link CpuPerWorkBench}) --php-script --out (/tmp/warren-prof).
  */
 public final class ProfileWarren {
     private ProfileWarren() {}

@@ -77,7 +77,7 @@ final class NioEventLoop implements EventLoop, Runnable {
         return acceptedOpen.get();
     }
 
-    /** An accepted connection was assigned to this loop (by the acceptor loop, before the connection is handed over). */
+    /** An accepted connection was assigned to this loop (by the acceptor loop, before handing it over). */
     void acceptedAssigned() {
         acceptedOpen.incrementAndGet();
     }
