@@ -87,15 +87,18 @@ final class ProxyProcess implements AutoCloseable {
         Path bundled = warrenHome.resolve("runtime/bin/java");
         String java = Files.isExecutable(bundled) ? bundled.toString()
                 : Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String jar;
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx64m", "-cp", benchJar().toString(),
+                CannedResponder.class.getName(), "--port", Integer.toString(port));
+        return started("responder", pb, port, false, logDir);
+    }
+
+    /** Where the bench's classes are: {@code proxy-bench/target/benchmarks.jar} (or its classes folder in a build). */
+    static Path benchJar() throws IOException {
         try {
-            jar = Path.of(CannedResponder.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+            return Path.of(ProxyProcess.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (java.net.URISyntaxException e) {
             throw new IOException("cannot locate the bench's jar", e);
         }
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx64m", "-cp", jar, CannedResponder.class.getName(),
-                "--port", Integer.toString(port));
-        return started("responder", pb, port, false, logDir);
     }
 
     /** {@code socat} forking a child per connection, TCP_NODELAY on both sides (as Warren sets it). */

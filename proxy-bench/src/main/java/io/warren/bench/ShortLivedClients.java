@@ -60,7 +60,7 @@ final class ShortLivedClients implements AutoCloseable {
     /** Where the PHP client is: beside the jar in a build tree ({@code proxy-bench/target/../scripts}). */
     static Path defaultPhpScript() {
         try {
-            Path jar = Path.of(ShortLivedClients.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path jar = ProxyProcess.benchJar();
             Path beside = jar.getParent().resolveSibling("scripts").resolve("php-publisher.php");
             if (Files.isReadable(beside)) {
                 return beside;
